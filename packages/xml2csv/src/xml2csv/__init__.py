@@ -1,5 +1,32 @@
-"""xmlai-xml2csv: xmeml (Premiere / Final Cut Pro 7 XML) to a per-frame track table."""
+"""xmlai-xml2csv: xmeml (Premiere / Final Cut Pro 7 XML) to a per-frame track table.
+
+>>> from xml2csv import read_xmeml, sample
+>>> timeline = read_xmeml("edit.xml")
+>>> table = sample(timeline)            # one row per frame, 20 tracks x 9 columns
+"""
 
 from xml2csv.__about__ import __version__
+from xml2csv.errors import NoXmlFilesError, XmemlError
+from xml2csv.model import Timeline
+from xml2csv.params import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS, ParameterSpec
+from xml2csv.reader import list_sequences, read_xmeml
+from xml2csv.roles import DEFAULT_RULES, AssetRole, AssetRules
+from xml2csv.sampler import sample, sample_source_view, track_columns
 
-__all__ = ["__version__"]
+__all__ = [
+    "DEFAULT_PARAMETERS",
+    "DEFAULT_RULES",
+    "OPTIONAL_PARAMETERS",
+    "AssetRole",
+    "AssetRules",
+    "NoXmlFilesError",
+    "ParameterSpec",
+    "Timeline",
+    "XmemlError",
+    "__version__",
+    "list_sequences",
+    "read_xmeml",
+    "sample",
+    "sample_source_view",
+    "track_columns",
+]

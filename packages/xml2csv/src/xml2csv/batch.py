@@ -1,0 +1,304 @@
+"""Many files at once: parallel conversion, one table or one file per edit, a log and a
+JSON summary. A bad file is reported and skipped; it never stops the batch."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from xml2csv.__about__ import __version__
+from xml2csv.errors import NoXmlFilesError, XmemlError
+from xml2csv.io import FORMATS, atomic_write, safe_name, write_table
+from xml2csv.reader import read_xmeml
+from xml2csv.sampler import sample, sample_source_view
+
+log = logging.getLogger("xml2csv")
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    n_tracks: int = 20
+    extra_parameters: tuple[str, ...] = ()
+    sequence: str | None = None
+    source_view: bool = False
+
+
+@dataclass
+class FileResult:
+    file: str
+    ok: bool
+    edit_id: str | None = None
+    rows: int = 0
+    frames: int = 0
+    tracks: int = 0
+    tracks_truncated: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class BatchSummary:
+    input: str
+    output: str
+    format: str
+    per_edit: bool
+    workers: int
+    files_ok: int = 0
+    files_failed: int = 0
+    rows: int = 0
+    frames: int = 0
+    tracks_truncated: int = 0
+    seconds: float = 0.0
+    failed: list[dict] = field(default_factory=list)
+    files: list[FileResult] = field(default_factory=list)
+    xml2csv_version: str = __version__
+
+    @property
+    def ok(self) -> bool:
+        return self.files_failed == 0
+
+
+def convert_file(
+    path: str | Path, options: ConvertOptions = ConvertOptions(), edit_id: str | None = None
+) -> tuple[pd.DataFrame, FileResult]:
+    """Read and sample one file; raises XmemlError for bad input."""
+    started = time.perf_counter()
+    timeline = read_xmeml(path, sequence=options.sequence)
+    kwargs = dict(n_tracks=options.n_tracks, extra_parameters=options.extra_parameters)
+    table = sample(timeline, edit_id=edit_id, **kwargs)
+    frames = len(table)
+    if options.source_view:
+        table = sample_source_view(timeline, table)
+    result = FileResult(
+        file=str(path),
+        ok=True,
+        edit_id=str(table["edit_id"].iloc[0]) if len(table) else edit_id,
+        rows=len(table),
+        frames=frames,
+        tracks=len(timeline.sequence.tracks),
+        tracks_truncated=timeline.tracks_truncated,
+        warnings=list(timeline.warnings),
+        seconds=time.perf_counter() - started,
+    )
+    return table, result
+
+
+def discover(input_dir: str | Path, exclude: Path | None = None) -> list[Path]:
+    """Every `*.xml` below `input_dir` (any case of the extension), sorted."""
+    root = Path(input_dir)
+    if not root.is_dir():
+        raise XmemlError("not a directory", root)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        if exclude is not None and here.resolve() == exclude.resolve():
+            dirnames[:] = []
+            continue
+        dirnames.sort()
+        found += [here / name for name in sorted(filenames) if name.lower().endswith(".xml")]
+    if not found:
+        raise NoXmlFilesError("no .xml files found (searched recursively)", root)
+    return found
+
+
+def edit_ids_for(paths: list[Path], root: Path) -> dict[Path, str]:
+    """The file stem, or its path below `root` where two files share a stem."""
+    stems: dict[str, int] = {}
+    for p in paths:
+        stems[p.stem] = stems.get(p.stem, 0) + 1
+    return {
+        p: p.stem if stems[p.stem] == 1 else p.relative_to(root).with_suffix("").as_posix()
+        for p in paths
+    }
+
+
+def convert_dir(
+    input_dir: str | Path,
+    output: str | Path,
+    workers: int | None = None,
+    fmt: str = "csv",
+    per_edit: bool = False,
+    options: ConvertOptions = ConvertOptions(),
+    progress: bool = True,
+) -> BatchSummary:
+    """Convert every xmeml file below `input_dir` into `output/` (a folder):
+    `tracks.csv|parquet` (or `edits/<edit_id>.csv|parquet` with `per_edit`), `xml2csv.log`
+    and `summary.json`."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
+    started = time.perf_counter()
+    out = Path(output)
+    paths = discover(input_dir, exclude=out)
+    out.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(paths)))
+    summary = BatchSummary(str(input_dir), str(out), fmt, per_edit, workers)
+    handler = _attach_log(out / "xml2csv.log")
+    parts = Path(tempfile.mkdtemp(prefix=".parts-", dir=out))
+    try:
+        ids = edit_ids_for(paths, Path(input_dir))
+        jobs = [
+            (p, ids[p], _target(out, parts, ids[p], n, fmt, per_edit)) for n, p in enumerate(paths)
+        ]
+        results = _run(jobs, options, fmt, workers, progress)
+        for result in results:
+            _record(summary, result)
+        ok_parts = [target for (_, _, target), r in zip(jobs, results, strict=True) if r.ok]
+        if not per_edit and ok_parts:
+            _concatenate(ok_parts, out / f"tracks.{fmt}", fmt)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+        summary.seconds = round(time.perf_counter() - started, 3)
+        log.info(
+            "done: %d ok, %d failed, %d rows in %.2f s",
+            summary.files_ok,
+            summary.files_failed,
+            summary.rows,
+            summary.seconds,
+        )
+        _write_summary(summary, out / "summary.json")
+        log.removeHandler(handler)
+        handler.close()
+    return summary
+
+
+def _target(out: Path, parts: Path, edit_id: str, n: int, fmt: str, per_edit: bool) -> Path:
+    if per_edit:
+        return out / "edits" / f"{safe_name(edit_id)}.{fmt}"
+    return parts / f"{n:06d}.{fmt}"
+
+
+def _convert_and_write(path: Path, edit_id: str, target: Path, options, fmt) -> FileResult:
+    try:
+        table, result = convert_file(path, options, edit_id)
+        write_table(table, target, fmt)
+        return result
+    except XmemlError as err:
+        return FileResult(file=str(path), ok=False, error=str(err))
+    except Exception as err:  # a bug must not lose the rest of the batch either
+        return FileResult(file=str(path), ok=False, error=f"{type(err).__name__}: {err}")
+
+
+def _run(jobs, options, fmt, workers, progress) -> list[FileResult]:
+    results: list[FileResult | None] = [None] * len(jobs)
+    bar = _progress(progress, len(jobs))
+    if workers == 1:
+        for n, job in enumerate(jobs):
+            results[n] = _convert_and_write(*job, options, fmt)
+            bar.advance()
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {
+                pool.submit(_convert_and_write, *job, options, fmt): n for n, job in enumerate(jobs)
+            }
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.advance()
+    bar.close()
+    return results  # type: ignore[return-value]
+
+
+def _record(summary: BatchSummary, result: FileResult) -> None:
+    summary.files.append(result)
+    if result.ok:
+        summary.files_ok += 1
+        summary.rows += result.rows
+        summary.frames += result.frames
+        summary.tracks_truncated += result.tracks_truncated
+        log.info("ok %s: %d rows (%s)", result.file, result.rows, result.edit_id)
+        for warning in result.warnings:
+            log.warning("%s: %s", result.file, warning)
+        if result.tracks_truncated:
+            log.warning(
+                "%s: %d tracks above the limit were dropped", result.file, result.tracks_truncated
+            )
+    else:
+        summary.files_failed += 1
+        summary.failed.append({"file": result.file, "error": result.error})
+        log.error("failed %s: %s", result.file, result.error)
+
+
+def _concatenate(parts: list[Path], target: Path, fmt: str) -> None:
+    """Join the per-file parts in input order; CSV parts are joined as bytes (one header)."""
+    if fmt == "csv":
+
+        def write(tmp: Path) -> None:
+            with tmp.open("wb") as sink:
+                for n, part in enumerate(parts):
+                    with part.open("rb") as source:
+                        header = source.readline()
+                        if n == 0:
+                            sink.write(header)
+                        shutil.copyfileobj(source, sink, 1 << 20)
+
+        atomic_write(target, write)
+        return
+    import pyarrow.parquet as pq
+
+    def write_parquet(tmp: Path) -> None:
+        writer = None
+        try:
+            for part in parts:
+                table = pq.read_table(part)
+                writer = writer or pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    atomic_write(target, write_parquet)
+
+
+def _write_summary(summary: BatchSummary, path: Path) -> None:
+    data = asdict(summary)
+    data["ok"] = summary.ok
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _attach_log(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return handler
+
+
+class _NoBar:
+    def advance(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _RichBar:
+    def __init__(self, total: int):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self._progress = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("converting", total=total)
+
+    def advance(self) -> None:
+        self._progress.advance(self._task)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def _progress(enabled: bool, total: int):
+    return _RichBar(total) if enabled else _NoBar()

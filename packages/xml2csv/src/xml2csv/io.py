@@ -1,0 +1,57 @@
+"""Writing tables without ever leaving a half-written file behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+FORMATS = ("csv", "parquet")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Run `write(tmp)` on a temporary file beside `path`, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; outputs are ordinary files
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_table(table: pd.DataFrame, path: Path, fmt: str | None = None) -> None:
+    fmt = fmt or ("parquet" if path.suffix.lower() == ".parquet" else "csv")
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
+    import pyarrow as pa
+
+    arrow = pa.Table.from_pandas(_plain_strings(table), preserve_index=False)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        atomic_write(path, lambda tmp: pq.write_table(arrow, tmp))
+    else:
+        import pyarrow.csv as pacsv  # several times faster than DataFrame.to_csv
+
+        atomic_write(path, lambda tmp: pacsv.write_csv(arrow, tmp))
+
+
+def _plain_strings(table: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals become strings so parts from different files share one schema."""
+    cats = [c for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)]
+    return table.astype({c: str for c in cats}) if cats else table
+
+
+def safe_name(edit_id: str) -> str:
+    return re.sub(r"[^\w.\-]+", "_", edit_id).strip("._") or "edit"

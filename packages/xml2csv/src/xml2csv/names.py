@@ -1,0 +1,31 @@
+"""Turning a `pathurl` into the file name a feature folder would use."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import unquote, urlparse
+
+_DRIVE = re.compile(r"^/?([A-Za-z]):[/\\]")
+
+
+def source_name(pathurl: str | None, fallback: str | None = None) -> str:
+    """`file://localhost/D%3a/x/My%20Clip.mov` -> `My Clip.mov`; NFC; falls back to `<name>`."""
+    if pathurl:
+        raw = pathurl.strip()
+        path = unquote(urlparse(raw).path) if "://" in raw else unquote(raw)
+        path = unicodedata.normalize("NFC", path)
+        if _DRIVE.match(path) or "\\" in path:
+            name = PureWindowsPath(path.lstrip("/")).name
+        else:
+            name = PurePosixPath(path).name
+        if name:
+            return name
+    return unicodedata.normalize("NFC", (fallback or "").strip())
+
+
+def source_stem(name: str) -> str:
+    """The key feature files are matched by: NFC, case-folded, without the extension."""
+    stem = PurePosixPath(unicodedata.normalize("NFC", name)).stem
+    return stem.casefold()

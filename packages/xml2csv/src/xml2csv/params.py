@@ -1,0 +1,49 @@
+"""The parameter registry: which effect parameter fills which column of the track table.
+
+The sampler only walks this table, so a user adds a column (rotation, opacity, anchor point,
+anything numeric on an effect) by adding a `ParameterSpec`, not by touching the sampler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    column: str  # suffix after `tNN_`
+    effect_ids: tuple[str, ...]  # matched against <effectid>, then <name> (both case-folded)
+    parameter_id: str
+    default: float
+    component: str | None = None  # "horiz" / "vert" for point parameters
+    unit: str = ""
+
+
+BASIC_MOTION = ("basic", "basic motion", "motion")
+CROP = ("crop",)
+OPACITY = ("opacity",)
+
+DEFAULT_PARAMETERS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("scale", BASIC_MOTION, "scale", 100.0, unit="percent"),
+    ParameterSpec("pos_x", BASIC_MOTION, "center", 0.0, "horiz", "frame widths from centre"),
+    ParameterSpec("pos_y", BASIC_MOTION, "center", 0.0, "vert", "frame heights from centre, +down"),
+    ParameterSpec("crop_left", CROP, "left", 0.0, unit="percent of source"),
+    ParameterSpec("crop_right", CROP, "right", 0.0, unit="percent of source"),
+    ParameterSpec("crop_top", CROP, "top", 0.0, unit="percent of source"),
+    ParameterSpec("crop_bottom", CROP, "bottom", 0.0, unit="percent of source"),
+)
+
+OPTIONAL_PARAMETERS: dict[str, ParameterSpec] = {
+    "rotation": ParameterSpec("rotation", BASIC_MOTION, "rotation", 0.0, unit="degrees, CCW+"),
+    "opacity": ParameterSpec("opacity", OPACITY, "opacity", 100.0, unit="percent"),
+}
+
+
+def parameter_set(extra: tuple[str, ...] | list[str] = ()) -> tuple[ParameterSpec, ...]:
+    """The default seven regression parameters plus named optional ones, in a stable order."""
+    unknown = [name for name in extra if name not in OPTIONAL_PARAMETERS]
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {unknown}; available: {sorted(OPTIONAL_PARAMETERS)}"
+        )
+    return DEFAULT_PARAMETERS + tuple(OPTIONAL_PARAMETERS[name] for name in extra)

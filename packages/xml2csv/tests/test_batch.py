@@ -1,0 +1,113 @@
+"""Batches: discovery, the concatenation invariant, resilience, outputs, log and summary."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xml2csv import NoXmlFilesError, read_xmeml, sample
+from xml2csv.batch import ConvertOptions, convert_dir, discover
+
+
+def test_discovery_is_recursive_case_insensitive_and_sorted(tmp_path):
+    for name in ["b.xml", "A.XML", "sub/c.Xml", "sub/deeper/d.xml", "notes.txt", "x.xml.bak"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    found = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)]
+    assert found == ["A.XML", "b.xml", "sub/c.Xml", "sub/deeper/d.xml"]
+
+
+def test_an_empty_directory_is_a_specific_error(tmp_path):
+    with pytest.raises(NoXmlFilesError, match=r"no \.xml files"):
+        convert_dir(tmp_path, tmp_path / "out", progress=False)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lengths=st.lists(st.integers(1, 120), min_size=1, max_size=5),
+    n_bad=st.integers(0, 2),
+    workers=st.sampled_from([1, 2]),
+)
+def test_concatenated_table_has_exactly_the_rows_of_the_good_files(
+    xm, tmp_path_factory, lengths, n_bad, workers
+):
+    root = tmp_path_factory.mktemp("batch")
+    for n, length in enumerate(lengths):
+        (root / f"edit{n}.xml").write_bytes(xm.document(xm.track(xm.clip(0, length, 0, length))))
+    for n in range(n_bad):
+        (root / "bad" / f"broken{n}.xml").parent.mkdir(exist_ok=True)
+        (root / "bad" / f"broken{n}.xml").write_text("<xmeml><sequence>")
+    out = root / "out"
+    summary = convert_dir(root, out, workers=workers, progress=False)
+    table = pd.read_csv(out / "tracks.csv")
+    assert len(table) == sum(lengths) == summary.rows
+    assert table.groupby("edit_id", sort=False).size().tolist() == lengths
+    assert summary.files_ok == len(lengths) and summary.files_failed == n_bad
+    assert summary.ok == (n_bad == 0)
+    written = json.loads((out / "summary.json").read_text())
+    assert [f["file"].endswith(".xml") for f in written["failed"]] == [True] * n_bad
+    assert all("not well-formed" in f["error"] for f in written["failed"])
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary parts left
+
+
+def test_per_edit_parquet_output_and_the_log(xm, tmp_path):
+    (tmp_path / "in" / "a").mkdir(parents=True)
+    (tmp_path / "in" / "b").mkdir()
+    (tmp_path / "in" / "a" / "same.xml").write_bytes(xm.document(xm.track(xm.clip(0, 5, 0, 5))))
+    (tmp_path / "in" / "b" / "same.xml").write_bytes(xm.document(xm.track(xm.clip(0, 7, 0, 7))))
+    (tmp_path / "in" / "bad.xml").write_text("not xml")
+    out = tmp_path / "out"
+    summary = convert_dir(
+        tmp_path / "in",
+        out,
+        workers=2,
+        fmt="parquet",
+        per_edit=True,
+        options=ConvertOptions(n_tracks=3),
+        progress=False,
+    )
+    files = sorted(p.name for p in (out / "edits").iterdir())
+    assert files == ["a_same.parquet", "b_same.parquet"]  # shared stems get their folder
+    edit = pd.read_parquet(out / "edits" / "b_same.parquet")
+    assert len(edit) == 7 and edit["edit_id"].iloc[0] == "b/same" and "t03_asset" in edit
+    log = (out / "xml2csv.log").read_text()
+    assert "failed" in log and "bad.xml" in log and log.count(" ok ") == 2
+    assert summary.files_failed == 1
+
+
+def test_source_view_rows_cover_the_main_source(xm, write):
+    defs = [xm.FileDef("main", "main.mp4", duration=200)]
+    path = write(
+        xm.document(xm.track(xm.clip(0, 30, 50, 80), xm.clip(30, 40, 10, 20)), definitions=defs)
+    )
+    from xml2csv import sample_source_view
+
+    view = sample_source_view(read_xmeml(path), n_tracks=1)
+    assert len(view) == 200
+    assert view["kept"].sum() == 40
+    assert view.loc[50, "sequence_frame"] == 0 and view.loc[10, "sequence_frame"] == 30
+    assert view.loc[0, "kept"] == 0 and view.loc[0, "t01_active"] == 0
+    assert view.loc[60, "t01_active"] == 1 and view.loc[60, "t01_scale"] == 100
+
+
+def test_tables_written_by_the_batch_read_back_identically(xm, tmp_path):
+    from importlib.resources import files
+
+    example = files("xml2csv") / "examples" / "example_edit.xml"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "example_edit.xml").write_bytes(example.read_bytes())
+    convert_dir(tmp_path / "in", tmp_path / "out", workers=1, progress=False)
+    expected = sample(read_xmeml(str(example)))
+    got = pd.read_csv(tmp_path / "out" / "tracks.csv")
+    assert got.columns.tolist() == expected.columns.tolist()
+    pd.testing.assert_frame_equal(
+        got.drop(columns=["edit_id", "source_video_name"]),
+        expected.drop(columns=["edit_id", "source_video_name"]),
+        check_dtype=False,
+    )
