@@ -1,0 +1,348 @@
+"""The multi-track transformer, in one file (nanoGPT style).
+
+features (B, L, D_m) per modality --embed--> (B, L, S, d)  S streams: modalities (+ given tracks)
+                                  --fuse-->  (B, L, d)     gated sum by default
++ positions of absolute frames (start_frame + 0..L-1): no window restarts its clock at zero
+                                  --encode-> (B, L, d)     pre-LN blocks on SDPA
++ one learned embedding per predicted track (B, L, P, d)
+                                  --heads--> active (B, L, P, 2), asset (B, L, P, 10),
+                                             regression (B, L, P, 7)
+
+The target tracks are never an input: the only track values the model can take are the
+configured given tracks (edit completion), and they are disjoint from the predicted ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mttransformer.config import N_REGRESSION, TRACK_WIDTH, MultiTrackConfig
+from mttransformer.errors import InputShapeError
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, config: MultiTrackConfig):
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.dropout = config.dropout
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.proj = nn.Linear(config.d_model, config.d_model)
+        self.proj_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        B, L, d = x.shape
+        q, k, v = self.qkv(x).split(d, dim=2)  # 3 x (B, L, d)
+        q, k, v = (t.view(B, L, self.n_heads, d // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        # allowed (B, 1, L, L): True where a query may look at a key (real keys, and itself)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0
+        )  # (B, H, L, d/H)
+        y = y.transpose(1, 2).reshape(B, L, d)
+        return self.proj_dropout(self.proj(y))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, config: MultiTrackConfig):
+        super().__init__()
+        self.up = nn.Linear(config.d_model, config.d_ff)
+        self.down = nn.Linear(config.d_ff, config.d_model)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.down(F.gelu(self.up(x))))
+
+
+class Block(nn.Module):
+    def __init__(self, config: MultiTrackConfig):
+        super().__init__()
+        self.ln_attn = nn.LayerNorm(config.d_model)
+        self.attn = SelfAttention(config)
+        self.ln_ff = nn.LayerNorm(config.d_model)
+        self.ff = FeedForward(config)
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_attn(x), allowed)
+        return x + self.ff(self.ln_ff(x))
+
+
+class GivenTrackEncoder(nn.Module):
+    """(B, L, K*9) raw given tracks -> (B, L, d): one-hot active and asset, normalised params."""
+
+    def __init__(self, config: MultiTrackConfig):
+        super().__init__()
+        self.n_given = len(config.given_tracks)
+        self.n_assets = config.n_assets
+        self.register_buffer("offset", torch.tensor(config.regression_offset), persistent=False)
+        self.register_buffer("scale", torch.tensor(config.regression_scale), persistent=False)
+        per_track = 2 + config.n_assets + N_REGRESSION
+        self.embed = nn.Linear(self.n_given * per_track, config.d_model)
+
+    def forward(self, given: torch.Tensor) -> torch.Tensor:
+        B, L, _ = given.shape
+        blocks = given.view(B, L, self.n_given, TRACK_WIDTH)  # (B, L, K, 9)
+        active = F.one_hot((blocks[..., 0] > 0.5).long(), 2)  # (B, L, K, 2)
+        asset = blocks[..., 1].round().long().clamp(0, self.n_assets - 1)
+        asset = F.one_hot(asset, self.n_assets)  # (B, L, K, n_assets)
+        params = (blocks[..., 2:] - self.offset) / self.scale  # (B, L, K, 7)
+        encoded = torch.cat([active.to(given.dtype), asset.to(given.dtype), params], dim=-1)
+        return self.embed(encoded.flatten(2))  # (B, L, d)
+
+
+class Fusion(nn.Module):
+    """(B, L, S, d) stream embeddings + (B, L, S) stream mask -> (B, L, d).
+
+    gated:  sum_s mask_s * sigmoid(W_s e_s + b_s) * e_s   (gates returned for inspection)
+    concat: W [mask_1 e_1, ..., mask_S e_S] + b
+    add:    sum_s mask_s * e_s
+    A masked stream contributes nothing in all three.
+    """
+
+    def __init__(self, config: MultiTrackConfig, n_streams: int):
+        super().__init__()
+        self.kind = config.fusion
+        d = config.d_model
+        if self.kind == "gated":
+            self.gates = nn.ModuleList(nn.Linear(d, d) for _ in range(n_streams))
+        elif self.kind == "concat":
+            self.mix = nn.Linear(n_streams * d, d)
+
+    def forward(
+        self, streams: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        mask = mask[..., None].to(streams.dtype)  # (B, L, S, 1)
+        if self.kind == "gated":
+            gates = torch.stack(
+                [torch.sigmoid(gate(streams[:, :, s])) for s, gate in enumerate(self.gates)], dim=2
+            )  # (B, L, S, d)
+            gates = gates * mask
+            return (gates * streams).sum(dim=2), gates
+        if self.kind == "concat":
+            return self.mix((streams * mask).flatten(2)), None
+        return (streams * mask).sum(dim=2), None
+
+
+def sinusoidal_positions(frames: torch.Tensor, d_model: int) -> torch.Tensor:
+    """(B, L) absolute frame numbers -> (B, L, d_model), the Transformer paper's encoding."""
+    half = torch.arange(0, d_model, 2, device=frames.device, dtype=torch.float32)
+    inv_freq = torch.exp(-math.log(10000.0) * half / d_model)  # (d/2,)
+    angles = frames.to(torch.float32)[..., None] * inv_freq  # (B, L, d/2)
+    return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(-2)  # (B, L, d)
+
+
+class MultiTrackTransformer(nn.Module):
+    def __init__(self, config: MultiTrackConfig):
+        super().__init__()
+        config.validate()
+        self.config = config
+        d = config.d_model
+        self.modality_names = config.modality_names
+        self.embed = nn.ModuleDict({name: nn.Linear(w, d) for name, w in config.modalities.items()})
+        self.given_encoder = GivenTrackEncoder(config) if config.given_tracks else None
+        n_streams = len(self.modality_names) + (1 if config.given_tracks else 0)
+        self.fusion = Fusion(config, n_streams)
+        if config.positional == "learned":
+            self.positions = nn.Embedding(config.max_frames, d)
+        self.input_dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
+        self.ln_final = nn.LayerNorm(d)
+        # heads: one shared trunk over (frame state + the track's own embedding)
+        n_predicted = len(config.predicted_tracks)
+        self.track_embedding = nn.Parameter(torch.zeros(n_predicted, d))
+        self.ln_head = nn.LayerNorm(d)
+        self.head_trunk = nn.Linear(d, config.head_hidden)
+        self.active_head = nn.Linear(config.head_hidden, 2)
+        self.asset_head = nn.Linear(config.head_hidden, config.n_assets)
+        self.regression_head = nn.Linear(config.head_hidden, N_REGRESSION)
+        self.apply(self._init_weights)
+        nn.init.normal_(self.track_embedding, std=0.02)
+        # GPT-2: scale the residual projections by depth so the residual stream stays O(1)
+        for block in self.blocks:
+            for proj in (block.attn.proj, block.ff.down):
+                nn.init.normal_(proj.weight, std=0.02 / math.sqrt(2 * config.n_layers))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=0.02)
+
+    def count_parameters(self, trainable_only: bool = True) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def forward(
+        self,
+        features: Mapping[str, torch.Tensor],
+        frame_mask: torch.Tensor,
+        modality_mask: torch.Tensor | None = None,
+        start_frame: torch.Tensor | None = None,
+        given_tracks: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """features {name: (B, L, D_m)}, frame_mask (B, L) 1/True = real frame,
+        modality_mask (B, L, M) (default: all present), start_frame (B,) long (default 0),
+        given_tracks (B, L, K*9) raw values of config.given_tracks (edit completion only).
+
+        Returns {"active": (B, L, P, 2), "asset": (B, L, P, n_assets), "regression":
+        (B, L, P, 7)} for the P = len(config.predicted_tracks) predicted tracks, plus "gates"
+        (B, L, S, d_model) with gated fusion (S = modalities, then the given-track stream).
+        """
+        real, modality_mask, start_frame = self._check_inputs(
+            features, frame_mask, modality_mask, start_frame, given_tracks
+        )
+        L = real.shape[1]
+        dtype = self.ln_final.weight.dtype
+
+        # 1. one embedding per stream; masked inputs are zeroed first so NaN there cannot leak
+        streams, masks = [], []
+        for m, name in enumerate(self.modality_names):
+            present = modality_mask[..., m] & real  # (B, L)
+            x = features[name].to(dtype).masked_fill(~present[..., None], 0.0)
+            streams.append(self.embed[name](x))  # (B, L, d)
+            masks.append(present)
+        if self.given_encoder is not None:
+            given = given_tracks.to(dtype).masked_fill(~real[..., None], 0.0)
+            streams.append(self.given_encoder(given))
+            masks.append(real)
+        streams = torch.stack(streams, dim=2)  # (B, L, S, d)
+        masks = torch.stack(masks, dim=2)  # (B, L, S)
+        masks = self._drop_modalities(masks)
+
+        # 2. fuse, then place each frame on its edit's absolute clock
+        x, gates = self.fusion(streams, masks)  # (B, L, d)
+        frames = start_frame[:, None] + torch.arange(L, device=real.device)  # (B, L)
+        x = x + self._positions(frames).to(x.dtype)
+        x = self.input_dropout(x)
+
+        # 3. encoder; padding keys are masked out, and every query may attend to itself so a
+        # window of padding only still has one finite term per softmax row (no NaN)
+        eye = torch.eye(L, dtype=torch.bool, device=real.device)
+        allowed = real[:, None, None, :] | eye  # (B, 1, L, L)
+        for block in self.blocks:
+            x = block(x, allowed)
+        x = self.ln_final(x)  # (B, L, d)
+
+        # 4. per-track heads
+        h = x[:, :, None, :] + self.track_embedding  # (B, L, P, d)
+        h = F.gelu(self.head_trunk(self.ln_head(h)))  # (B, L, P, head_hidden)
+        outputs = {
+            "active": self.active_head(h),  # (B, L, P, 2)
+            "asset": self.asset_head(h),  # (B, L, P, n_assets)
+            "regression": self.regression_head(h),  # (B, L, P, 7)
+        }
+        if gates is not None:
+            outputs["gates"] = gates  # (B, L, S, d)
+        return outputs
+
+    def _positions(self, frames: torch.Tensor) -> torch.Tensor:
+        if self.config.positional == "sinusoidal":
+            return sinusoidal_positions(frames, self.config.d_model)
+        if not torch.compiler.is_compiling() and frames.numel():
+            last = int(frames.max())
+            if last >= self.config.max_frames:
+                raise InputShapeError(
+                    f"absolute frame {last} is beyond the learned positions "
+                    f"(max_frames={self.config.max_frames}); use positional='sinusoidal' or a "
+                    "larger max_frames"
+                )
+        return self.positions(frames)
+
+    def _drop_modalities(self, masks: torch.Tensor) -> torch.Tensor:
+        """Training only: hide whole modalities of a window, never all of them at once."""
+        p, M = self.config.modality_dropout, len(self.modality_names)
+        if not self.training or p == 0.0 or M == 0:
+            return masks
+        B = masks.shape[0]
+        keep = torch.rand(B, M, device=masks.device) >= p  # (B, M)
+        keep = keep | ~keep.any(dim=1, keepdim=True)  # a window that lost everything keeps all
+        masks = masks.clone()
+        masks[..., :M] &= keep[:, None, :]
+        return masks
+
+    def _check_inputs(self, features, frame_mask, modality_mask, start_frame, given_tracks):
+        """Shapes and dtypes against the config; every error names both shapes."""
+        if not isinstance(frame_mask, torch.Tensor) or frame_mask.ndim != 2:
+            shape = tuple(frame_mask.shape) if isinstance(frame_mask, torch.Tensor) else None
+            raise InputShapeError(f"frame_mask has shape {shape} but the model expects (B, L)")
+        B, L = frame_mask.shape
+        real = frame_mask.bool() if frame_mask.dtype == torch.bool else frame_mask != 0
+
+        if not isinstance(features, Mapping):
+            raise InputShapeError(
+                f"features must be a dict of tensors keyed by modality, got {type(features)}"
+            )
+        if set(features) != set(self.modality_names):
+            raise InputShapeError(
+                f"features has keys {sorted(features)} but the model was built for modalities "
+                f"{list(self.modality_names)} (track values are never a feature)"
+            )
+        for name in self.modality_names:
+            _expect(
+                features[name], f"features[{name!r}]", (B, L, self.config.modalities[name]), "float"
+            )
+
+        M = len(self.modality_names)
+        if modality_mask is None:
+            modality_mask = torch.ones(B, L, M, dtype=torch.bool, device=frame_mask.device)
+        _expect(modality_mask, "modality_mask", (B, L, M), None)
+        modality_mask = (
+            modality_mask.bool() if modality_mask.dtype == torch.bool else (modality_mask != 0)
+        )
+
+        if start_frame is None:
+            start_frame = torch.zeros(B, dtype=torch.long, device=frame_mask.device)
+        _expect(start_frame, "start_frame", (B,), "int")
+
+        K = len(self.config.given_tracks)
+        if K:
+            if given_tracks is None:
+                raise InputShapeError(
+                    f"this model completes edits: it needs given_tracks (B, L, {K * TRACK_WIDTH}) "
+                    f"holding tracks {list(self.config.given_tracks)} (0-based)"
+                )
+            _expect(given_tracks, "given_tracks", (B, L, K * TRACK_WIDTH), "float")
+        elif given_tracks is not None:
+            raise InputShapeError(
+                f"given_tracks has shape {tuple(given_tracks.shape)} but this model predicts every "
+                "track from features alone (task features_to_tracks) and takes no tracks"
+            )
+        return real, modality_mask, start_frame
+
+    # -- checkpoints (implemented in checkpoint.py) --------------------------------------
+    def save_pretrained(self, directory: str | Path) -> Path:
+        from mttransformer.checkpoint import save_pretrained
+
+        return save_pretrained(self, directory)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, **expected) -> MultiTrackTransformer:
+        from mttransformer.checkpoint import from_pretrained
+
+        return from_pretrained(directory, **expected)
+
+
+def _expect(tensor, name: str, shape: tuple[int, ...], kind: str | None) -> None:
+    if not isinstance(tensor, torch.Tensor):
+        raise InputShapeError(f"{name} must be a torch.Tensor of shape {shape}, got {type(tensor)}")
+    if tuple(tensor.shape) != shape:
+        raise InputShapeError(
+            f"{name} has shape {tuple(tensor.shape)} but the model expects {shape}"
+        )
+    if kind == "float" and not tensor.is_floating_point():
+        raise InputShapeError(
+            f"{name} (shape {tuple(tensor.shape)}) has dtype {tensor.dtype}; expected a floating "
+            "point dtype"
+        )
+    if kind == "int" and (
+        tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool
+    ):
+        raise InputShapeError(
+            f"{name} (shape {tuple(tensor.shape)}) has dtype {tensor.dtype}; expected an integer "
+            "dtype (torch.long)"
+        )

@@ -1,0 +1,315 @@
+"""The model's contract: output structure, inputs of any configured width, fusion gates,
+masks, positions on the absolute clock, dropout modes, gradients, and bad input."""
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mttransformer import (
+    ConfigError,
+    InputShapeError,
+    MultiTrackConfig,
+    MultiTrackTransformer,
+    model_inputs,
+)
+
+FIXTURE_OK = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def _run(model, batch):
+    return model(**model_inputs(batch, model.config))
+
+
+@pytest.mark.parametrize("fusion", ["gated", "concat", "add"])
+@pytest.mark.parametrize("given_tracks", [(), (0, 2)])
+def test_outputs_have_every_key_shape_and_dtype(tiny_config, make_batch, fusion, given_tracks):
+    config = tiny_config(fusion=fusion, given_tracks=given_tracks, n_assets=10)
+    model = MultiTrackTransformer(config).eval()
+    out = _run(model, make_batch(config, B=3, L=7))
+    P = config.n_tracks - len(given_tracks)
+    expected = {"active": (3, 7, P, 2), "asset": (3, 7, P, 10), "regression": (3, 7, P, 7)}
+    if fusion == "gated":
+        expected["gates"] = (3, 7, 2 + (1 if given_tracks else 0), config.d_model)
+    assert {k: tuple(v.shape) for k, v in out.items()} == expected
+    assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in out.values())
+
+
+def test_default_config_matches_the_issue_and_has_3_to_5_million_parameters():
+    config = MultiTrackConfig(modalities={"audio": 32, "visual": 64})
+    assert (config.d_model, config.n_heads, config.n_layers, config.d_ff) == (256, 8, 6, 1024)
+    assert (config.dropout, config.n_tracks, config.fusion) == (0.1, 20, "gated")
+    assert 3_000_000 <= MultiTrackTransformer(config).count_parameters() <= 5_100_000
+
+
+def test_count_parameters_counts_trainable_ones(tiny_config):
+    model = MultiTrackTransformer(tiny_config())
+    total = sum(p.numel() for p in model.parameters())
+    assert model.count_parameters() == total
+    model.track_embedding.requires_grad_(False)
+    assert model.count_parameters() == total - model.track_embedding.numel()
+    assert model.count_parameters(trainable_only=False) == total
+
+
+@FIXTURE_OK
+@given(
+    widths=st.lists(st.integers(1, 40), min_size=1, max_size=4),
+    n_tracks=st.integers(1, 6),
+    L=st.integers(1, 9),
+)
+def test_any_configured_input_widths_work(tiny_config, make_batch, widths, n_tracks, L):
+    modalities = {f"m{i}": w for i, w in enumerate(widths)}
+    config = tiny_config(modalities=modalities, n_tracks=n_tracks, n_layers=1)
+    model = MultiTrackTransformer(config).eval()
+    out = _run(model, make_batch(config, B=2, L=L, n_real=[L, max(L - 1, 1)]))
+    assert out["active"].shape == (2, L, n_tracks, 2)
+    assert out["gates"].shape == (2, L, len(widths), config.d_model)
+
+
+def test_gate_values_lie_in_0_1_and_masked_modalities_get_zero(tiny_config, make_batch):
+    config = tiny_config()
+    model = MultiTrackTransformer(config).eval()
+    batch = make_batch(config, B=3, L=8)
+    batch["modality_mask"][0, :, 1] = 0  # visual missing in window 0
+    batch["modality_mask"][1, 2:5, 0] = 0  # audio missing on a few frames of window 1
+    gates = _run(model, batch)["gates"]  # (B, L, S, d)
+    assert gates.min() >= 0 and gates.max() <= 1
+    real = batch["frame_mask"].bool()
+    assert (gates[0, :, 1] == 0).all()
+    assert (gates[1, 2:5, 0] == 0).all()
+    assert (gates[~real] == 0).all()
+    present = batch["modality_mask"].bool() & real[..., None]
+    assert (gates[present] > 0).all()  # sigmoid never reaches 0 where the modality is there
+
+
+@pytest.mark.parametrize("fusion", ["gated", "concat", "add"])
+def test_a_masked_modality_contributes_nothing(tiny_config, make_batch, fusion):
+    config = tiny_config(fusion=fusion)
+    model = MultiTrackTransformer(config).eval()
+    batch = make_batch(config)
+    batch["modality_mask"][:, :, 0] = 0
+    before = _run(model, batch)
+    batch["audio"] = torch.randn_like(batch["audio"]) * 1e3
+    batch["audio"][0, 0, 0] = float("nan")  # even NaN where a modality is masked stays out
+    after = _run(model, batch)
+    for key in ("active", "asset", "regression"):
+        torch.testing.assert_close(after[key], before[key], rtol=0, atol=0)
+
+
+def test_padded_frames_cannot_change_real_frames(tiny_config, make_batch):
+    config = tiny_config()
+    model = MultiTrackTransformer(config).eval()
+    batch = make_batch(config, B=2, L=9, n_real=[6, 9])
+    before = _run(model, batch)
+    pad = ~batch["frame_mask"].bool()
+    batch["audio"][pad] = 7.0
+    batch["visual"][pad] = -3.0
+    batch["modality_mask"][pad] = 1.0
+    after = _run(model, batch)
+    real = ~pad
+    for key in ("active", "asset", "regression"):
+        torch.testing.assert_close(after[key][real], before[key][real], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_a_batch_of_padding_only_is_finite(tiny_config, make_batch, mode):
+    config = tiny_config(dropout=0.2, modality_dropout=0.5)
+    model = MultiTrackTransformer(config).train(mode == "train")
+    batch = make_batch(config, B=2, L=6, n_real=[0, 0])
+    out = _run(model, batch)
+    assert all(torch.isfinite(v).all() for v in out.values())
+
+
+def test_train_mode_without_dropout_agrees_with_eval_mode_on_real_frames(tiny_config, make_batch):
+    config = tiny_config(dropout=0.0, modality_dropout=0.0)
+    model = MultiTrackTransformer(config)
+    batch = make_batch(config, B=3, L=10)
+    train_out = _run(model.train(), batch)
+    eval_out = _run(model.eval(), batch)
+    real = batch["frame_mask"].bool()
+    for key in ("active", "asset", "regression"):
+        torch.testing.assert_close(train_out[key][real], eval_out[key][real])
+
+
+def test_dropout_makes_train_mode_stochastic_and_eval_deterministic(tiny_config, make_batch):
+    config = tiny_config(dropout=0.3)
+    model = MultiTrackTransformer(config)
+    batch = make_batch(config)
+    torch.manual_seed(0)
+    a, b = _run(model.train(), batch), _run(model.train(), batch)
+    assert not torch.equal(a["regression"], b["regression"])
+    c, d = _run(model.eval(), batch), _run(model.eval(), batch)
+    assert torch.equal(c["regression"], d["regression"])
+
+
+def test_modality_dropout_hides_whole_modalities_in_training_only(tiny_config, make_batch):
+    config = tiny_config(modality_dropout=0.6)
+    model = MultiTrackTransformer(config)
+    batch = make_batch(config, B=64, L=4, n_real=[4] * 64)
+    torch.manual_seed(1)
+    gates = _run(model.train(), batch)["gates"]  # (B, L, M, d)
+    on = gates.amax(dim=(1, 3)) > 0  # (B, M) modality used anywhere in the window
+    assert (~on).any(), "no modality was ever dropped"
+    assert on.any(dim=1).all(), "a window lost every modality"
+    per_frame = gates.amax(dim=3) > 0  # (B, L, M): a dropped modality is gone for all frames
+    assert (per_frame == on[:, None, :]).all()
+    assert (_run(model.eval(), batch)["gates"].amax(dim=3) > 0).all()
+
+
+def test_positions_follow_the_absolute_start_frame(tiny_config, make_batch):
+    config = tiny_config()
+    model = MultiTrackTransformer(config).eval()
+    batch = make_batch(config, B=2, L=8, n_real=[8, 8])
+    batch["start_frame"] = torch.tensor([0, 0])
+    batch["visual"][1] = batch["visual"][0]
+    batch["audio"][1] = batch["audio"][0]
+    same = _run(model, batch)
+    torch.testing.assert_close(same["regression"][0], same["regression"][1])
+    batch["start_frame"] = torch.tensor([0, 240])  # same content, later in the edit
+    moved = _run(model, batch)
+    assert not torch.allclose(moved["regression"][0], moved["regression"][1])
+
+
+def test_learned_positions_refuse_frames_past_max_frames(tiny_config, make_batch):
+    config = tiny_config(positional="learned", max_frames=600)
+    model = MultiTrackTransformer(config).eval()
+    batch = make_batch(config, B=2, L=8)
+    batch["start_frame"] = torch.tensor([3, 100])
+    assert torch.isfinite(_run(model, batch)["active"]).all()
+    batch["start_frame"] = torch.tensor([3, 595])
+    with pytest.raises(InputShapeError, match=r"602.*max_frames=600"):
+        _run(model, batch)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"fusion": "concat", "positional": "learned"},
+        {"fusion": "add", "given_tracks": (1,)},
+        {"given_tracks": (0, 3), "positional": "learned"},
+    ],
+)
+def test_every_parameter_receives_a_gradient(tiny_config, make_batch, overrides):
+    from mttransformer import BatchLoss
+
+    config = tiny_config(**overrides)
+    model = MultiTrackTransformer(config).train()
+    batch = make_batch(config, B=3, L=8)
+    total, _ = BatchLoss(config)(model, batch)
+    total.backward()
+    for name, parameter in model.named_parameters():
+        assert parameter.grad is not None, f"{name} got no gradient"
+        assert torch.isfinite(parameter.grad).all(), name
+        assert parameter.grad.abs().sum() > 0, f"{name} got an all-zero gradient"
+
+
+def _shape_error(model, match, **changes):
+    kwargs = {
+        "features": {"audio": torch.zeros(2, 5, 3), "visual": torch.zeros(2, 5, 5)},
+        "frame_mask": torch.ones(2, 5),
+        "modality_mask": torch.ones(2, 5, 2),
+        "start_frame": torch.zeros(2, dtype=torch.long),
+    }
+    kwargs.update(changes)
+    with pytest.raises(InputShapeError, match=match):
+        model(**kwargs)
+
+
+def test_shape_and_dtype_mismatches_name_both_shapes(tiny_config):
+    model = MultiTrackTransformer(tiny_config())
+    _shape_error(
+        model,
+        r"features\['visual'\] has shape \(2, 5, 6\).*expects \(2, 5, 5\)",
+        features={"audio": torch.zeros(2, 5, 3), "visual": torch.zeros(2, 5, 6)},
+    )
+    _shape_error(
+        model,
+        r"features\['audio'\] has shape \(2, 4, 3\).*expects \(2, 5, 3\)",
+        features={"audio": torch.zeros(2, 4, 3), "visual": torch.zeros(2, 5, 5)},
+    )
+    _shape_error(
+        model,
+        r"features has keys \['audio', 'tracks', 'visual'\]",
+        features={
+            "audio": torch.zeros(2, 5, 3),
+            "visual": torch.zeros(2, 5, 5),
+            "tracks": torch.zeros(2, 5, 36),
+        },
+    )
+    _shape_error(
+        model,
+        r"modality_mask has shape \(2, 5, 3\).*expects \(2, 5, 2\)",
+        modality_mask=torch.ones(2, 5, 3),
+    )
+    _shape_error(
+        model, r"frame_mask has shape \(2, 5, 1\).*expects \(B, L\)", frame_mask=torch.ones(2, 5, 1)
+    )
+    _shape_error(model, r"start_frame.*float32.*integer", start_frame=torch.zeros(2))
+    _shape_error(
+        model,
+        r"features\['audio'\] \(shape \(2, 5, 3\)\) has dtype torch.int64",
+        features={"audio": torch.zeros(2, 5, 3, dtype=torch.long), "visual": torch.zeros(2, 5, 5)},
+    )
+    _shape_error(
+        model,
+        r"given_tracks has shape \(2, 5, 36\).*takes no tracks",
+        given_tracks=torch.zeros(2, 5, 36),
+    )
+
+
+def test_bf16_autocast_runs_forward_loss_and_backward(tiny_config, make_batch):
+    from mttransformer import BatchLoss
+
+    config = tiny_config(given_tracks=(1,))
+    model = MultiTrackTransformer(config)
+    batch = make_batch(config, n_real=[10, 0, 4])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        total, parts = BatchLoss(config)(model, batch)
+    assert total.dtype == torch.float32 and torch.isfinite(total)
+    assert all(torch.isfinite(v) for v in parts.values())
+    total.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_float64_features_are_accepted(tiny_config, make_batch):
+    config = tiny_config()
+    model = MultiTrackTransformer(config).eval()
+    batch = make_batch(config)
+    expected = _run(model, batch)
+    batch["audio"], batch["visual"] = batch["audio"].double(), batch["visual"].double()
+    torch.testing.assert_close(_run(model, batch)["active"], expected["active"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"d_model": 18, "n_heads": 4}, "not divisible"),
+        ({"fusion": "sum"}, "fusion='sum'"),
+        ({"positional": "rope"}, "positional='rope'"),
+        ({"dropout": 1.0}, r"dropout=1.0"),
+        ({"modalities": {"tracks": 3}}, "modality name 'tracks'"),
+        ({"modalities": {"a b": 3}}, "modality name 'a b'"),
+        ({"modalities": {"audio": 0}}, "width 0"),
+        ({"modalities": {}}, "at least one input"),
+        ({"feature_names": {"audio": ["x"], "visual": list("abcde")}}, "lists 1 names"),
+        ({"regression_scale": (1.0,) * 6}, "need 7 values"),
+    ],
+)
+def test_invalid_configs_are_refused_with_the_field_named(tiny_config, overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        tiny_config(**overrides)
+
+
+def test_config_round_trips_through_json(tiny_config):
+    import json
+
+    config = tiny_config(
+        given_tracks=(2,), feature_names={"audio": list("abc"), "visual": list("vwxyz")}
+    )
+    again = MultiTrackConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config
+    with pytest.raises(ConfigError, match=r"unknown fields \['colour'\]"):
+        MultiTrackConfig.from_dict({**config.to_dict(), "colour": 1})
