@@ -16,10 +16,10 @@ def source_name(pathurl: str | None, fallback: str | None = None) -> str:
         raw = pathurl.strip()
         path = unquote(urlparse(raw).path) if "://" in raw else unquote(raw)
         path = unicodedata.normalize("NFC", path)
-        if _DRIVE.match(path) or "\\" in path:
+        if "\\" in path or _DRIVE.match(path):
             name = PureWindowsPath(path.lstrip("/")).name
         else:
-            name = PurePosixPath(path).name
+            name = path.rstrip("/").rpartition("/")[2]
         if name:
             return name
     return unicodedata.normalize("NFC", (fallback or "").strip())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import pairwise
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from lxml import etree
 
@@ -58,6 +58,7 @@ class _Reader:
         self._files: dict[str, MediaFile] = {}
         self._built: dict[etree._Element, Sequence] = {}
         self._building: list[etree._Element] = []
+        self._rates: dict[tuple, Rate] = {}
         for el in root.iter("file", "sequence"):
             element_id = el.get("id")
             if len(el) == 0:
@@ -329,16 +330,21 @@ class _Reader:
             stillframe=_flag(_text(fields.get("stillframe")), False),
         )
         media.display_name = source_name(media.pathurl, media.name)
-        media.extension = PurePosixPath(media.display_name).suffix.casefold()
+        dot = media.display_name.rfind(".")
+        media.extension = media.display_name[dot:].casefold() if dot > 0 else ""
         self._files[media.file_id] = media
         return media, None
 
     def _filter(self, el: etree._Element) -> Filter:
-        effect = el.find("effect")
+        fields = {child.tag: child for child in el}
+        effect = fields.get("effect")
+        about = (
+            {} if effect is None else {c.tag: c for c in effect if c.tag in ("effectid", "name")}
+        )
         return Filter(
-            effect_id=((effect.findtext("effectid") if effect is not None else "") or "").strip(),
-            name=((effect.findtext("name") if effect is not None else "") or "").strip(),
-            enabled=_flag(el.findtext("enabled"), True),
+            effect_id=_text(about.get("effectid")),
+            name=_text(about.get("name")),
+            enabled=_flag(_text(fields.get("enabled")), True),
             _element=effect,
             _parse=self._parameters,
         )
@@ -429,14 +435,19 @@ class _Reader:
         return inherited if rate_el is None else self._rate_of(rate_el, inherited)
 
     def _rate_of(self, rate_el: etree._Element, inherited: Rate | None) -> Rate | None:
-        timebase = _to_number(rate_el.findtext("timebase"))
+        parts = {child.tag: child.text for child in rate_el}
+        key = (parts.get("timebase"), parts.get("ntsc"))
+        if key in self._rates:  # a document repeats a handful of rates thousands of times
+            return self._rates[key]
+        timebase = _to_number(key[0])
         if timebase is None:
             if inherited is not None:
                 return inherited
             raise self.error("<rate> has no numeric <timebase>", rate_el)
         if timebase <= 0:
             raise self.error(f"<timebase> must be positive, got {timebase:g}", rate_el)
-        return Rate(round(timebase), _flag(rate_el.findtext("ntsc"), False))
+        rate = self._rates[key] = Rate(round(timebase), _flag(key[1], False))
+        return rate
 
 
 def _numeric_components(value_el: etree._Element | None) -> dict[str, float]:

@@ -51,9 +51,13 @@ def sample(
 
     # Two dtype blocks, joined once at the end: building 180 columns one by one makes pandas
     # re-stack them, which costs more than everything else here.
-    roles = np.zeros((n, n_tracks, 2), dtype=np.int8)  # [..., 0] active, [..., 1] asset
-    values = np.empty((n, n_tracks, len(specs)), dtype=np.float64)
-    values[:] = np.array([spec.default for spec in specs])
+    # Column-major (track, column, frame): pandas stores blocks this way, so the frame is
+    # built without a copy, every column write is contiguous, and zero defaults cost nothing.
+    roles = np.zeros((n_tracks, 2, n), dtype=np.int8)  # [:, 0] active, [:, 1] asset
+    values = np.zeros((n_tracks, len(specs), n), dtype=np.float64)
+    for p, spec in enumerate(specs):
+        if spec.default != 0:
+            values[:, p, :] = spec.default
     source_on_base = np.full(n, np.nan)
     source_elsewhere = np.full(n, np.nan)
 
@@ -69,10 +73,10 @@ def sample(
             lo, hi = max(item.visible_start, 0), min(item.visible_end, n)
             if not item.enabled or hi <= lo:
                 continue
-            roles[lo:hi, col, 0] = 1
-            roles[lo:hi, col, 1] = rules.role_of(item, main_id, on_base)
+            roles[col, 0, lo:hi] = 1
+            roles[col, 1, lo:hi] = rules.role_of(item, main_id, on_base)
             if item.filters:
-                _write_parameters(item, lo, hi, values[lo:hi, col], specs, timeline.warnings)
+                _write_parameters(item, lo, hi, values[col, :, lo:hi], specs, timeline.warnings)
             if main_id is not None and _may_show(item, main_id):
                 seconds = _main_source_seconds(item, np.arange(lo, hi), seq, main_id)
                 target = source_on_base if on_base else source_elsewhere
@@ -93,8 +97,8 @@ def sample(
     value_names = [f"t{k:02d}_{s.column}" for k in range(1, n_tracks + 1) for s in specs]
     blocks = [
         meta,
-        pd.DataFrame(roles.reshape(n, n_tracks * 2), columns=role_names, copy=False),
-        pd.DataFrame(values.reshape(n, n_tracks * len(specs)), columns=value_names, copy=False),
+        pd.DataFrame(roles.reshape(n_tracks * 2, n).T, columns=role_names, copy=False),
+        pd.DataFrame(values.reshape(n_tracks * len(specs), n).T, columns=value_names, copy=False),
     ]
     table = pd.concat(blocks, axis=1)
     return table.reindex(columns=META_COLUMNS + track_columns(n_tracks, specs))
@@ -187,7 +191,7 @@ def _is_clip_relative(item: Item, filters: list[Filter], warnings: list[str]) ->
 
 
 def _write_parameters(item: Item, lo: int, hi: int, out: np.ndarray, specs, warnings) -> None:
-    """Fill `out` (hi-lo, len(specs)), preset to defaults: keyframes on the media axis, else
+    """Fill `out` (len(specs), hi-lo), preset to defaults: keyframes on the media axis, else
     the static value; parameters the item does not set keep their default."""
     chosen = [
         next((f for f in item.filters if f.enabled and f.matches(spec.effect_ids)), None)
@@ -207,9 +211,9 @@ def _write_parameters(item: Item, lo: int, hi: int, out: np.ndarray, specs, warn
                 media_axis = origin + (np.arange(lo, hi) - item.start)
             whens = np.fromiter((k.when for k in kfs), float, len(kfs))
             vals = np.fromiter((k.value for k in kfs), float, len(kfs))
-            out[:, p] = np.interp(media_axis, whens, vals)  # holds first/last outside
+            out[p] = np.interp(media_axis, whens, vals)  # holds first/last outside
         elif component in param.value:
-            out[:, p] = param.value[component]
+            out[p] = param.value[component]
 
 
 def _may_show(item: Item, main_id: str) -> bool:
