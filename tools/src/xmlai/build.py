@@ -1,0 +1,113 @@
+"""XML folder + features folder -> track tables -> split -> frame store (with normalisers
+fitted on the training edits only). Windows are views over the store, made at train time."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from xmlai.config import RunConfig
+from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
+
+BUILD_SUMMARY = "build.json"
+
+
+def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, progress=True):
+    """Returns the build summary (also written to OUT/build.json); OUT/build.log has details."""
+    from featalign import build_frame_store, discover_features
+    from seqwin import split_by_group
+    from xml2csv.batch import ConvertOptions, convert_dir
+    from xml2csv.io import safe_name
+
+    started = time.perf_counter()
+    out = Path(out_dir)
+    for what, path in (("xml folder", xml_dir), ("features folder", features_dir)):
+        if not Path(path).is_dir():
+            raise PipelineError(f"{what} {path} does not exist")
+    prepare_output(out, overwrite, BUILD_SUMMARY)
+    data = config.data
+    with logging_to(out / "build.log"):
+        log.info("build: %s + %s -> %s", xml_dir, features_dir, out)
+        options = ConvertOptions(n_tracks=data.n_tracks, source_view=data.view == "source")
+        converted = convert_dir(
+            xml_dir,
+            out / "tables",
+            workers=data.workers or None,
+            fmt="parquet",
+            per_edit=True,
+            options=options,
+            progress=progress,
+        )
+        tables = [
+            pd.read_parquet(out / "tables" / "edits" / f"{safe_name(r.edit_id)}.parquet")
+            for r in converted.files
+            if r.ok
+        ]
+        tables = [t for t in tables if len(t)]
+        if not tables:
+            raise PipelineError(
+                f"no usable edit in {xml_dir} (see {out / 'tables' / 'summary.json'})"
+            )
+
+        features = discover_features(features_dir)
+        skipped, usable = [], []
+        for table in tables:
+            video = str(table["source_video_name"].iloc[0])
+            if not video or not features.lookup(video):
+                skipped.append(
+                    {
+                        "edit_id": str(table["edit_id"].iloc[0]),
+                        "source_video": video,
+                        "reason": "no feature files for its source video",
+                    }
+                )
+                log.warning(
+                    "skipped %s: no feature files for source video %r",
+                    table["edit_id"].iloc[0],
+                    video,
+                )
+            else:
+                usable.append(table)
+        if not usable:
+            raise PipelineError(f"none of the edits' source videos has features in {features_dir}")
+
+        ids = [str(t["edit_id"].iloc[0]) for t in usable]
+        videos = [str(t["source_video_name"].iloc[0]) for t in usable]
+        split = split_by_group(ids, data.val_fraction, data.seed, groups=videos)
+        train_ids = [ids[i] for i in split.train]
+        val_ids = [ids[i] for i in split.val]
+        write_json(out / "split.json", {"train": train_ids, "val": val_ids})
+
+        store = build_frame_store(
+            pd.concat(usable, ignore_index=True),
+            features,
+            out / "store",
+            max_gap_s=data.max_gap_s,
+            fit_on=train_ids,
+            n_tracks=data.n_tracks,
+            progress=progress,
+        )
+        summary = {
+            "xml_dir": str(xml_dir),
+            "features_dir": str(features_dir),
+            "out": str(out),
+            "view": data.view,
+            "n_tracks": data.n_tracks,
+            "edits_converted": converted.files_ok,
+            "edits_failed": converted.failed,
+            "edits_without_features": skipped,
+            "edits_stored": len(store.edits),
+            "store_failures": store.failures,
+            "store_warnings": store.warnings,
+            "frames": store.n_frames,
+            "modalities": store.modalities,
+            "train_edits": len(train_ids),
+            "val_edits": len(val_ids),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        write_json(out / "config.json", config.to_dict())
+        write_json(out / BUILD_SUMMARY, summary)
+        log.info("build done: %d edits, %d frames", len(store.edits), store.n_frames)
+    return summary

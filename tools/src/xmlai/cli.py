@@ -1,0 +1,199 @@
+"""`xmlai`: synth, build, train, evaluate, predict, demo, run. Each command is a few lines over
+library calls; `--config FILE` and `--set section.key=value` reach every setting."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="Learn an editor's style from their timelines.")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="A TOML run config.")]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a setting: section.key=value (repeat).")
+]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")]
+
+
+def _config(path: Path | None, sets: list[str] | None, **extra):
+    from xmlai.config import load_config
+
+    overrides = {}
+    for item in sets or []:
+        key, sep, raw = item.partition("=")
+        if not sep or "." not in key:
+            raise _fail(f"--set takes section.key=value, got {item!r}")
+        try:
+            overrides[key.strip()] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            overrides[key.strip()] = raw  # a bare word is a string
+    overrides.update({k: v for k, v in extra.items() if v is not None})
+    return load_config(path, overrides)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(2)
+
+
+def _guard(fn, *args, **kwargs):
+    """Known failures become one clear message and exit code 2, never a traceback."""
+    from featalign import FeatAlignError
+    from seqwin import SeqwinError
+    from xml2csv import XmemlError
+    from xmlai.config import ConfigError
+    from xmlai.runlog import PipelineError
+
+    known = (PipelineError, ConfigError, XmemlError, FeatAlignError, SeqwinError)
+    try:
+        return fn(*args, **kwargs)
+    except known as err:
+        raise _fail(str(err)) from None
+    except Exception as err:
+        if type(err).__module__.split(".")[0] in ("mttransformer", "trainer"):
+            raise _fail(f"{type(err).__name__}: {err}") from None
+        raise
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Argument(help="Folder for the synthetic corpus.")],
+    edits: Annotated[int, typer.Option(min=1, help="Recordings (and edits).")] = 110,
+    seconds: Annotated[float, typer.Option(min=1, help="Length of each recording.")] = 30.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Write a synthetic corpus: recordings' features and an editor's xmeml edits of them."""
+    from xmlai.synth import synthesize
+
+    summary = _guard(
+        synthesize, out, n_edits=edits, seconds=seconds, seed=seed, overwrite=overwrite
+    )
+    typer.echo(f"synth: {summary.n_edits} edits -> {out}")
+
+
+@app.command()
+def build(
+    xml_dir: Annotated[Path, typer.Argument(help="Folder of xmeml edits.")],
+    features_dir: Annotated[Path, typer.Argument(help="Folder of feature files.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Edits + features -> track tables -> split -> frame store."""
+    from xmlai.build import build as run_build
+
+    cfg = _guard(_config, config, set_)
+    summary = _guard(run_build, xml_dir, features_dir, out, cfg, overwrite=overwrite)
+    typer.echo(
+        f"build: {summary['edits_stored']} edits, {summary['frames']} frames "
+        f"({summary['train_edits']} train / {summary['val_edits']} validation) -> {out}"
+    )
+    for skipped in summary["edits_without_features"]:
+        typer.secho(f"skipped {skipped['edit_id']}: {skipped['reason']}", fg="yellow", err=True)
+
+
+@app.command()
+def train(
+    build_dir: Annotated[Path, typer.Argument(help="A folder made by `xmlai build`.")],
+    run_dir: Annotated[Path, typer.Option("--run", "-r", help="Run folder (resumes if present).")],
+    epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Train the model on a built set; re-running resumes an interrupted run."""
+    from xmlai.train import train as run_train
+
+    cfg = _guard(_config, config, set_, **{"train.epochs": epochs})
+    result = _guard(run_train, build_dir, run_dir, cfg)
+    status = result["trainer"]["status"]
+    typer.echo(
+        f"train: {status} after {result['trainer']['step']} steps; model -> {result['model']}"
+    )
+
+
+@app.command()
+def evaluate(
+    build_dir: Annotated[Path, typer.Argument(help="The built set the model was trained on.")],
+    run_dir: Annotated[Path, typer.Option("--run", "-r", help="The training run folder.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Metrics on the held-out edits beside the baselines: report.md, metrics.json, PNGs."""
+    from xmlai.evaluate import evaluate as run_evaluate
+
+    cfg = _guard(_config, config, set_)
+    target = out or run_dir / "evaluation"
+    metrics = _guard(run_evaluate, build_dir, run_dir, target, cfg)
+    typer.echo(
+        f"evaluate: {len(metrics['held_out_edits'])} held-out edits -> {target / 'report.md'}"
+    )
+
+
+@app.command()
+def predict(
+    run_dir: Annotated[Path, typer.Option("--run", "-r", help="The training run folder.")],
+    features_dir: Annotated[Path, typer.Argument(help="Folder with the recording's features.")],
+    video: Annotated[str, typer.Argument(help="The recording's file name (e.g. stream.mp4).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    fps: Annotated[float | None, typer.Option(help="The recording's frame rate.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """A new recording's features -> per-frame CSV -> smoothed -> xmeml for Premiere."""
+    from xmlai.predict import predict as run_predict
+
+    cfg = _guard(_config, config, set_)
+    summary = _guard(
+        run_predict, run_dir, features_dir, video, out, cfg, fps=fps, overwrite=overwrite
+    )
+    typer.echo(
+        f"predict: {summary['sequence_frames']} of {summary['source_frames']} frames kept "
+        f"-> {summary['xmeml']}"
+    )
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="A TOML run config with [paths].")],
+    set_: SetOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """The whole pipeline from one config: build -> train -> evaluate into paths.out."""
+    from xmlai.pipeline import run_pipeline
+
+    cfg = _guard(_config, config, set_)
+    result = _guard(run_pipeline, cfg, overwrite=overwrite)
+    typer.echo(f"run: report -> {result['report']}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Argument(help="Output folder.")] = Path("out/xmlai-demo"),
+    edits: Annotated[int, typer.Option(min=4, help="Synthetic recordings.")] = 110,
+    seconds: Annotated[float, typer.Option(min=2, help="Seconds per recording.")] = 30.0,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """synth -> build -> train -> evaluate -> predict a held-out recording, in one folder."""
+    from xmlai.pipeline import run_demo
+
+    cfg = _guard(_config, config, set_, **{"train.epochs": epochs})
+    result = _guard(run_demo, out, cfg, n_edits=edits, seconds=seconds, overwrite=overwrite)
+    typer.echo(
+        f"demo finished in {result['seconds']:.0f} s: report -> {result['report']}, "
+        f"predicted edit -> {result['xmeml']}"
+    )
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m xmlai`
+    sys.exit(app())

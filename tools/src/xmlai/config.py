@@ -1,0 +1,173 @@
+"""One config for the whole pipeline: `xmlai run CONFIG.toml`, or the defaults that every CLI
+option overrides. Unknown keys and wrong types are errors that name the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config file or option that cannot be used as given."""
+
+
+@dataclass
+class DataConfig:
+    n_tracks: int = 20
+    view: str = "source"  # source: one row per source frame (what a new recording gives)
+    window: int = 100
+    overlap: int = 20
+    val_fraction: float = 0.2
+    seed: int = 0
+    max_gap_s: float = 1.0  # feature gaps longer than this are masked
+    workers: int = 0  # 0: all cores
+
+
+@dataclass
+class ModelConfig:
+    d_model: int = 128
+    n_heads: int = 4
+    n_layers: int = 4
+    d_ff: int = 512
+    dropout: float = 0.1
+    fusion: str = "gated"
+    positional: str = "sinusoidal"
+    modality_dropout: float = 0.1
+    given_tracks: list[int] = field(default_factory=list)  # edit completion: 0-based indices
+
+
+@dataclass
+class TrainSection:
+    epochs: int = 12
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 50
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 1.0
+    ema_decay: float = 0.0
+    early_stopping_patience: int = 0
+    max_steps: int = 0
+    seed: int = 0
+    precision: str = "fp32"
+    device: str = "auto"
+    progress: bool = True
+    active_on_weight: float = 2.0  # class weight of "on" in the active loss
+
+
+@dataclass
+class SmoothSection:
+    on_threshold: float = 0.6
+    off_threshold: float = 0.4
+    min_on_frames: int = 8
+    min_off_frames: int = 4
+
+
+@dataclass
+class PathsConfig:
+    xml_dir: str = ""
+    features_dir: str = ""
+    out: str = "runs/xmlai"
+
+
+@dataclass
+class RunConfig:
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainSection = field(default_factory=TrainSection)
+    smooth: SmoothSection = field(default_factory=SmoothSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_toml(self) -> str:
+        lines = []
+        for section, values in self.to_dict().items():
+            lines.append(f"[{section}]")
+            lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> RunConfig:
+    """The defaults, then the TOML file, then `overrides` ({"section.key": value})."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as err:
+            raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        data.setdefault(section, {})[key] = value
+    return from_dict(data, source=str(path or "<options>"))
+
+
+def from_dict(data: dict[str, Any], source: str = "<config>") -> RunConfig:
+    config = RunConfig()
+    for section, values in data.items():
+        if not hasattr(config, section):
+            known = [f.name for f in dataclasses.fields(RunConfig)]
+            raise ConfigError(f"{source}: unknown section [{section}] (known: {known})")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: [{section}] must be a table")
+        target = getattr(config, section)
+        hints = typing.get_type_hints(type(target))
+        for key, value in values.items():
+            if key not in hints:
+                raise ConfigError(f"{source}: unknown key {section}.{key} (known: {sorted(hints)})")
+            setattr(target, key, _coerce(value, hints[key], f"{source}: {section}.{key}"))
+    _check(config, source)
+    return config
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(value, options[0], where)
+    if origin is list:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        (inner,) = typing.get_args(hint)
+        return [_coerce(v, inner, where) for v in value]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str, bool) and not (
+        isinstance(value, hint) and not (hint is int and isinstance(value, bool))
+    ):
+        raise ConfigError(f"{where} must be {hint.__name__}, got {value!r}")
+    return value
+
+
+def _check(config: RunConfig, source: str) -> None:
+    d = config.data
+    if d.view not in ("source", "sequence"):
+        raise ConfigError(f"{source}: data.view must be 'source' or 'sequence', got {d.view!r}")
+    if d.n_tracks < 1 or d.window < 1 or not 0 <= d.overlap < d.window:
+        raise ConfigError(f"{source}: need n_tracks >= 1, window >= 1 and 0 <= overlap < window")
+    if not 0 <= d.val_fraction < 1:
+        raise ConfigError(f"{source}: data.val_fraction must be in [0, 1)")
+    s = config.smooth
+    if not 0 <= s.off_threshold <= s.on_threshold <= 1:
+        raise ConfigError(f"{source}: need 0 <= smooth.off_threshold <= on_threshold <= 1")

@@ -1,0 +1,71 @@
+"""Metrics on held-out edits for the model and, in the same table, the training-set baselines;
+report.md, metrics.json and the pictures a person looks at first."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from xmlai.config import RunConfig
+from xmlai.metrics import baseline_predictor
+from xmlai.metrics import evaluate as score
+from xmlai.runlog import PipelineError, log, logging_to, write_json, write_text
+from xmlai.smooth import SmoothingConfig
+
+
+def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int = 3) -> dict:
+    from mttransformer import MultiTrackTransformer
+    from seqwin import FrameStore, WindowDataset
+    from xmlai.report import plot_timeline, plot_training, render_report
+
+    started = time.perf_counter()
+    build_dir, run_dir, out = Path(build_dir), Path(run_dir), Path(out_dir)
+    if not (run_dir / "model" / "config.json").exists():
+        raise PipelineError(f"{run_dir} holds no trained model (run `xmlai train` first)")
+    out.mkdir(parents=True, exist_ok=True)
+    with logging_to(out / "evaluate.log"):
+        store = FrameStore(build_dir / "store")
+        split = json.loads((build_dir / "split.json").read_text())
+        ids = {e.edit_id: n for n, e in enumerate(store.edits)}
+        val = [ids[i] for i in split["val"] if i in ids]
+        train = [ids[i] for i in split["train"] if i in ids]
+        if not val:
+            raise PipelineError("no held-out edit to evaluate (data.val_fraction is 0?)")
+        model = MultiTrackTransformer.from_pretrained(run_dir / "model")
+        from xmlai.infer import predict_edits
+
+        dataset = WindowDataset(
+            store, edits=val, length=config.data.window, overlap=config.data.overlap
+        )
+        predictions = predict_edits(model, dataset)
+        smoothing = SmoothingConfig(**vars(config.smooth))
+        truth = {e: np.asarray(store.arrays(e)["tracks"], dtype=np.float64) for e in val}
+        fps = {e: float(store.edits[e].fps) for e in val}
+        preds = {e: predictions[e].smoothed(smoothing) for e in val}
+        n_tracks = store.n_tracks
+        baseline = baseline_predictor(
+            [np.asarray(store.arrays(e)["tracks"]) for e in train], n_tracks
+        )
+        model_scores = score(((truth[e], preds[e], fps[e]) for e in val), n_tracks)
+        base_scores = score(((truth[e], baseline(len(truth[e])), fps[e]) for e in val), n_tracks)
+        used = [k for k in model_scores if model_scores[k]["frames_active_truth"] > 0]
+        metrics = {
+            "held_out_edits": [store.edits[e].edit_id for e in val],
+            "tracks": {k: {"model": model_scores[k], "baseline": base_scores[k]} for k in used},
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        write_json(out / "metrics.json", metrics)
+        pictures = []
+        trainer_dir = run_dir / "trainer"
+        if plot_training(trainer_dir, out / "training_curves.png"):
+            pictures.append("training_curves.png")
+        for e in val[:max_pictures]:
+            name = f"timeline_{store.edits[e].key}.png"
+            if plot_timeline(truth[e], preds[e], fps[e], store.edits[e].edit_id, out / name):
+                pictures.append(name)
+        write_text(out / "report.md", render_report(metrics, pictures))
+        log.info("evaluate: %d held-out edits -> %s", len(val), out)
+    return metrics

@@ -1,0 +1,66 @@
+"""Run a trained model over every window of some edits and stitch per-frame outputs back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from xmlai.smooth import SmoothingConfig, smooth_tracks
+
+
+@dataclass
+class FramePredictions:
+    """One edit's stitched model outputs (raw units), before smoothing."""
+
+    active_prob: np.ndarray  # (n, N)
+    asset_prob: np.ndarray  # (n, N, 10)
+    regression: np.ndarray  # (n, N, 7) in table units (%, frame fractions)
+
+    def smoothed(self, config: SmoothingConfig) -> np.ndarray:
+        return smooth_tracks(self.active_prob, self.asset_prob, self.regression, config)
+
+
+def predict_edits(model, dataset, batch_size: int = 32) -> dict[int, FramePredictions]:
+    """dataset: a seqwin WindowDataset -> {edit_index: FramePredictions}."""
+    import torch
+
+    from mttransformer import model_inputs
+
+    cfg = model.config
+    n_pred = len(cfg.predicted_tracks)
+    scale = np.asarray(cfg.regression_scale, dtype=np.float32)
+    offset = np.asarray(cfg.regression_offset, dtype=np.float32)
+    chunks = []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(dataset), batch_size):
+            batch = dataset.gather(np.arange(start, min(start + batch_size, len(dataset))))
+            tensors = {k: torch.as_tensor(np.asarray(v)) for k, v in batch.items()}
+            out = model(**model_inputs(tensors, cfg))
+            active = torch.softmax(out["active"].float(), -1)[..., 1].numpy()  # (B, L, P)
+            asset = torch.softmax(out["asset"].float(), -1).numpy()  # (B, L, P, 10)
+            regression = out["regression"].float().numpy() * scale + offset  # (B, L, P, 7)
+            chunks.append(
+                np.concatenate([active[..., None], asset, regression], axis=-1).reshape(
+                    active.shape[0], active.shape[1], -1
+                )
+            )
+    from seqwin import stitch
+
+    stitched = stitch(np.concatenate(chunks), dataset.index, dataset.n_frames)
+    results = {}
+    for edit, flat in stitched.items():
+        full = _full_tracks(flat.reshape(len(flat), n_pred, 18), cfg)
+        results[edit] = FramePredictions(full[..., 0], full[..., 1:11], full[..., 11:18])
+    return results
+
+
+def _full_tracks(pred: np.ndarray, cfg) -> np.ndarray:
+    """(n, P, 18) for the predicted tracks -> (n, N, 18), given tracks left off/neutral."""
+    n = len(pred)
+    full = np.zeros((n, cfg.n_tracks, 18), dtype=np.float32)
+    full[..., 1] = 1.0  # asset "none" for tracks this model does not predict
+    full[..., 11:18] = np.asarray(cfg.regression_offset, dtype=np.float32)
+    full[:, list(cfg.predicted_tracks)] = pred
+    return full

@@ -1,0 +1,163 @@
+"""The metrics of SPEC.md, on per-frame track blocks (n, N*9) of truth and prediction.
+
+Every metric counts real frames only (the caller passes unpadded arrays). Regression errors are
+measured on frames active in both truth and prediction; `coverage` says what share of the
+truly active frames that is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xmlai.smooth import PARAM_TOLERANCE, TRACK_WIDTH, keyframed, segments
+
+ASSET_CLASSES = 10
+
+
+def f1(tp: float, fp: float, fn: float) -> float:
+    if tp + fp + fn == 0:
+        return 1.0  # nothing to find and nothing claimed
+    return 2 * tp / (2 * tp + fp + fn)
+
+
+def boundaries(active: np.ndarray) -> np.ndarray:
+    """Frames where a track switches on or off (a cut on that track)."""
+    a = active.astype(np.int8)
+    return np.flatnonzero(a[1:] != a[:-1]) + 1
+
+
+def boundary_f1(truth: np.ndarray, pred: np.ndarray, tolerance: int) -> tuple[float, int, int, int]:
+    """Greedy one-to-one matching of boundaries within +-tolerance frames -> (F1, tp, fp, fn)."""
+    t, p = boundaries(truth), boundaries(pred)
+    used = np.zeros(len(p), dtype=bool)
+    tp = 0
+    for b in t:
+        candidates = np.flatnonzero(~used & (np.abs(p - b) <= tolerance))
+        if len(candidates):
+            used[candidates[np.argmin(np.abs(p[candidates] - b))]] = True
+            tp += 1
+    return f1(tp, len(p) - tp, len(t) - tp), tp, len(p) - tp, len(t) - tp
+
+
+def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:
+    """Macro-F1 over the classes present in truth (absent classes predicted count as FP)."""
+    classes = np.unique(truth)
+    if len(classes) == 0:
+        return float("nan")
+    scores = []
+    for c in classes:
+        tp = np.sum((truth == c) & (pred == c))
+        scores.append(
+            f1(tp, np.sum((truth != c) & (pred == c)), np.sum((truth == c) & (pred != c)))
+        )
+    return float(np.mean(scores))
+
+
+def jitter(values: np.ndarray, active: np.ndarray) -> float:
+    """Mean |second difference| per frame inside active segments."""
+    total, count = 0.0, 0
+    for start, end in segments(active):
+        if end - start >= 3:
+            d2 = np.abs(np.diff(values[start:end], n=2))
+            total += d2.sum()
+            count += len(d2)
+    return total / count if count else 0.0
+
+
+def keyframes(values: np.ndarray, active: np.ndarray, tolerance: float) -> int:
+    return sum(keyframed(values[s:e], tolerance)[1] for s, e in segments(active))
+
+
+class Accumulator:
+    """Collects counts over edits for one track, then reports the metrics."""
+
+    def __init__(self) -> None:
+        self.tp = self.fp = self.fn = 0
+        self.b2 = np.zeros(3)  # tp, fp, fn within +-2 frames
+        self.bs = np.zeros(3)  # within +-0.5 s
+        self.asset_truth: list[np.ndarray] = []
+        self.asset_pred: list[np.ndarray] = []
+        self.abs_err = np.zeros(7)
+        self.both = 0
+        self.truth_active = 0
+        self.jitter_pred = self.jitter_truth = 0.0
+        self.jitter_n = 0
+        self.kf_pred = self.kf_truth = 0
+        self.minutes = 0.0
+
+    def add(self, truth: np.ndarray, pred: np.ndarray, fps: float) -> None:
+        """truth, pred: (n, 9) blocks of one track on one edit."""
+        ta, pa = truth[:, 0] > 0.5, pred[:, 0] > 0.5
+        self.tp += int(np.sum(ta & pa))
+        self.fp += int(np.sum(~ta & pa))
+        self.fn += int(np.sum(ta & ~pa))
+        self.b2 += boundary_f1(ta, pa, 2)[1:]
+        self.bs += boundary_f1(ta, pa, max(1, round(0.5 * fps)))[1:]
+        self.asset_truth.append(truth[ta, 1].astype(int))
+        self.asset_pred.append(np.where(pa[ta], pred[ta, 1], 0).astype(int))
+        both = ta & pa
+        self.abs_err += np.abs(truth[both, 2:] - pred[both, 2:]).sum(axis=0)
+        self.both += int(both.sum())
+        self.truth_active += int(ta.sum())
+        for p in (0, 1, 2):  # scale and position drive the look; crops rarely animate
+            self.jitter_pred += jitter(pred[:, 2 + p], pa)
+            self.jitter_truth += jitter(truth[:, 2 + p], ta)
+            self.kf_pred += keyframes(pred[:, 2 + p], pa, PARAM_TOLERANCE[p])
+            self.kf_truth += keyframes(truth[:, 2 + p], ta, PARAM_TOLERANCE[p])
+        self.jitter_n += 1
+        self.minutes += len(truth) / fps / 60
+
+    def report(self) -> dict:
+        mae = self.abs_err / max(self.both, 1)
+        return {
+            "frames_active_truth": self.truth_active,
+            "frame_f1": f1(self.tp, self.fp, self.fn),
+            "boundary_f1_2frames": f1(*self.b2),
+            "boundary_f1_0.5s": f1(*self.bs),
+            "asset_macro_f1": macro_f1(
+                np.concatenate(self.asset_truth or [np.zeros(0)]),
+                np.concatenate(self.asset_pred or [np.zeros(0)]),
+            ),
+            "coverage": self.both / self.truth_active if self.truth_active else float("nan"),
+            "scale_mae_pct": float(mae[0]),
+            "position_mae_pct": float((mae[1] + mae[2]) / 2 * 100),
+            "position_mae_px": float((mae[1] * 1920 + mae[2] * 1080) / 2),
+            "crop_mae_pct": float(mae[3:].mean()),
+            "jitter": self.jitter_pred / max(self.jitter_n, 1),
+            "jitter_editor": self.jitter_truth / max(self.jitter_n, 1),
+            "keyframes_per_min": self.kf_pred / self.minutes if self.minutes else 0.0,
+            "keyframes_per_min_editor": self.kf_truth / self.minutes if self.minutes else 0.0,
+        }
+
+
+def evaluate(pairs, n_tracks: int) -> dict:
+    """pairs: iterable of (truth (n, N*9), pred (n, N*9), fps) -> {"tracks": {k: metrics}}."""
+    accs = [Accumulator() for _ in range(n_tracks)]
+    for truth, pred, fps in pairs:
+        t = truth.reshape(len(truth), -1, TRACK_WIDTH)
+        p = pred.reshape(len(pred), -1, TRACK_WIDTH)
+        for k in range(n_tracks):
+            accs[k].add(t[:, k], p[:, k], fps)
+    return {f"V{k + 1}": acc.report() for k, acc in enumerate(accs)}
+
+
+def baseline_predictor(train_blocks: list[np.ndarray], n_tracks: int):
+    """Majority active and asset, mean parameters, per track, from the training edits."""
+    stacked = np.concatenate(train_blocks).reshape(-1, n_tracks, TRACK_WIDTH)
+    block = np.zeros((n_tracks, TRACK_WIDTH))
+    for k in range(n_tracks):
+        active = stacked[:, k, 0] > 0.5
+        on = active.mean() > 0.5
+        block[k, 0] = float(on)
+        if on:
+            assets = stacked[active, k, 1].astype(int)
+            block[k, 1] = np.bincount(assets, minlength=ASSET_CLASSES).argmax()
+            block[k, 2:] = stacked[active, k, 2:].mean(axis=0)
+        else:
+            block[k, 2:] = [100, 0, 0, 0, 0, 0, 0]
+    flat = block.reshape(-1)
+
+    def predict(n_frames: int) -> np.ndarray:
+        return np.tile(flat, (n_frames, 1))
+
+    return predict

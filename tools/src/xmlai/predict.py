@@ -1,0 +1,161 @@
+"""A new recording's features -> per-frame predictions -> smoothed -> xmeml for Premiere.
+
+Rows are the recording's own frames (the source view): the model says, frame by frame, what
+every track shows. Frames where no track is on are left out of the sequence (the cut), so the
+written edit keeps only what the model would keep, with its zooms, overlays and titles."""
+
+from __future__ import annotations
+
+import json
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xmlai.config import RunConfig
+from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
+from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig
+
+INPUTS = "inputs.json"  # what a trained run needs to read a new recording like its training data
+PREDICT_SUMMARY = "predict.json"
+
+
+def fps_fraction(fps: float) -> Fraction:
+    """29.97 -> 30000/1001; integer rates stay integers."""
+    for base in (24, 30, 48, 60, 120):
+        if abs(fps - base * 1000 / 1001) < 1e-3:
+            return Fraction(base * 1000, 1001)
+    return Fraction(round(fps * 1000), 1000).limit_denominator(1001)
+
+
+def recording_table(video: str, n_frames: int, fps: Fraction, n_tracks: int) -> pd.DataFrame:
+    """A track table for a recording with no edit yet: its frames, every track off."""
+    from xml2csv import track_columns
+
+    frames = np.arange(n_frames)
+    seconds = frames * fps.denominator / fps.numerator
+    columns = track_columns(n_tracks)
+    body = np.tile(NEUTRAL, (n_frames, n_tracks))
+    table = pd.DataFrame(body, columns=columns)
+    meta = pd.DataFrame(
+        {
+            "edit_id": Path(video).stem,
+            "source_video_name": video,
+            "frame": frames,
+            "timestamp": seconds,
+            "source_timestamp": seconds,
+        }
+    )
+    return pd.concat([meta, table], axis=1)
+
+
+def sequence_from_source(table: pd.DataFrame) -> pd.DataFrame:
+    """Keep the source frames where any track is on; renumber them as sequence frames."""
+    active = table[[c for c in table.columns if c.endswith("_active")]].to_numpy().any(axis=1)
+    kept = table.loc[active].reset_index(drop=True)
+    step = table["timestamp"].iloc[1] if len(table) > 1 else 0.0
+    kept["frame"] = np.arange(len(kept))
+    kept["timestamp"] = kept["frame"] * step
+    return kept
+
+
+def predict(
+    run_dir,
+    features_dir,
+    video: str,
+    out_dir,
+    config: RunConfig,
+    fps: float | None = None,
+    overwrite: bool = False,
+) -> dict:
+    from featalign import Normaliser, build_frame_store, discover_features, load_features
+    from mttransformer import MultiTrackTransformer
+    from seqwin import FrameStore, WindowDataset
+    from xml2csv import write_xmeml
+    from xmlai.infer import predict_edits
+
+    started = time.perf_counter()
+    run_dir, out = Path(run_dir), Path(out_dir)
+    if not (run_dir / INPUTS).exists():
+        raise PipelineError(f"{run_dir} holds no trained model (run `xmlai train` first)")
+    inputs = json.loads((run_dir / INPUTS).read_text())
+    prepare_output(out, overwrite, PREDICT_SUMMARY)
+    with logging_to(out / "predict.log"):
+        index = discover_features(features_dir)
+        files = index.lookup(video)
+        if not files:
+            raise PipelineError(f"no feature files for {video!r} in {features_dir}")
+        rate = fps_fraction(fps or inputs["fps"])
+        ends = [load_features(path).times[-1] for path in files.values()]
+        n_frames = int(max(ends) * rate) + 1
+        table = recording_table(video, n_frames, rate, inputs["n_tracks"])
+        normalisers = {
+            m: Normaliser.from_dict(d)
+            for m, d in inputs["normalisation"].items()
+            if m in inputs["modalities"]
+        }
+        build_frame_store(
+            table,
+            index,
+            out / "store",
+            modalities=inputs["modalities"],
+            normalisers=normalisers,
+            n_tracks=inputs["n_tracks"],
+            max_gap_s=config.data.max_gap_s,
+        )
+        store = FrameStore(out / "store")
+        model = MultiTrackTransformer.from_pretrained(run_dir / "model")
+        dataset = WindowDataset(store, length=config.data.window, overlap=config.data.overlap)
+        frames = predict_edits(model, dataset)[0]
+        smoothed = frames.smoothed(SmoothingConfig(**vars(config.smooth)))
+        source_view = table.copy()
+        source_view.iloc[:, 5:] = smoothed
+        for col in source_view.columns[5:]:
+            if col.endswith(("_active", "_asset")):
+                source_view[col] = source_view[col].astype(np.int8)
+        from xml2csv.io import write_table
+
+        write_table(source_view, out / "frames.csv")
+        sequence = sequence_from_source(source_view)
+        xml_path = out / f"{Path(video).stem}.xml"
+        write_xmeml(sequence, xml_path, fps=rate, sequence_name=f"{Path(video).stem} (xmlai)")
+        from xmlai.metrics import jitter, keyframes
+        from xmlai.smooth import PARAM_TOLERANCE
+
+        blocks = smoothed.reshape(n_frames, -1, TRACK_WIDTH)
+        minutes = max(len(sequence), 1) / float(rate) / 60
+        kf = sum(
+            keyframes(blocks[:, k, 2 + p], blocks[:, k, 0] > 0.5, PARAM_TOLERANCE[p])
+            for k in range(blocks.shape[1])
+            for p in range(3)
+        )
+        jit = [
+            jitter(blocks[:, k, 2], blocks[:, k, 0] > 0.5)
+            for k in range(blocks.shape[1])
+            if blocks[:, k, 0].any()
+        ]
+        summary = {
+            "video": video,
+            "fps": str(rate),
+            "source_frames": n_frames,
+            "sequence_frames": len(sequence),
+            "xmeml": str(xml_path),
+            "frames_csv": str(out / "frames.csv"),
+            "active_frames_per_track": {
+                f"V{k + 1}": int(blocks[:, k, 0].sum())
+                for k in range(blocks.shape[1])
+                if blocks[:, k, 0].any()
+            },
+            "keyframes_per_min": kf / minutes,
+            "keyframes_per_min_editor": inputs.get("editor", {}).get("keyframes_per_min"),
+            "scale_jitter": float(np.mean(jit)) if jit else 0.0,
+            "scale_jitter_editor": inputs.get("editor", {}).get("scale_jitter"),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        write_json(out / PREDICT_SUMMARY, summary)
+        log.info(
+            "predict: %s -> %s (%d of %d frames kept)", video, xml_path, len(sequence), n_frames
+        )
+    return summary

@@ -1,0 +1,190 @@
+"""report.md and the pictures: training curves, and truth against prediction as lanes."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+
+from xmlai.smooth import TRACK_WIDTH, segments
+
+ROLE_NAMES = [
+    "none",
+    "main",
+    "main overlay",
+    "other video",
+    "still",
+    "text",
+    "matte",
+    "nested",
+    "graphic",
+    "unresolved",
+]
+ROLE_COLOURS = [
+    "#cccccc",
+    "#1f77b4",
+    "#17becf",
+    "#9467bd",
+    "#ff7f0e",
+    "#2ca02c",
+    "#7f7f7f",
+    "#8c564b",
+    "#e377c2",
+    "#d62728",
+]
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def _save(fig, plt, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def plot_training(trainer_dir: Path, path: Path) -> bool:
+    plt = _pyplot()
+    metrics = trainer_dir / "metrics.csv"
+    if plt is None or not metrics.exists():
+        return False
+    rows = list(csv.DictReader(metrics.open()))
+    if not rows:
+        return False
+    keys = [k for k in rows[0] if k.endswith("loss") or k.startswith(("train_", "val_"))]
+    keys = [k for k in keys if all(_number(r[k]) is not None for r in rows)][:8]
+    epochs = [int(float(r.get("epoch", n + 1))) for n, r in enumerate(rows)]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for key in keys:
+        ax.plot(epochs, [_number(r[key]) for r in rows], marker="o", label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title("training curves")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, plt, path)
+    return True
+
+
+def _number(text):
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
+
+
+def plot_timeline(
+    truth: np.ndarray, pred: np.ndarray, fps: float, title: str, path: Path, max_tracks: int = 5
+) -> bool:
+    """Tracks as lanes (truth above prediction, bars coloured by role), then scale and position."""
+    plt = _pyplot()
+    if plt is None:
+        return False
+    t = truth.reshape(len(truth), -1, TRACK_WIDTH)
+    p = pred.reshape(len(pred), -1, TRACK_WIDTH)
+    used = [k for k in range(t.shape[1]) if t[:, k, 0].any() or p[:, k, 0].any()][:max_tracks]
+    if not used:
+        return False
+    seconds = np.arange(len(t)) / fps
+    fig, axes = plt.subplots(
+        3,
+        1,
+        figsize=(12, 2 + 1.2 * len(used)),
+        sharex=True,
+        gridspec_kw={"height_ratios": [len(used), 1.2, 1.2]},
+    )
+    lanes = axes[0]
+    for row, k in enumerate(used):
+        for offset, block, label in ((0.42, t, "truth"), (0.0, p, "pred")):
+            for start, end in segments(block[:, k, 0] > 0.5):
+                role = int(np.bincount(block[start:end, k, 1].astype(int)).argmax())
+                lanes.broken_barh(
+                    [(start / fps, (end - start) / fps)],
+                    (row + offset, 0.38),
+                    color=ROLE_COLOURS[role % 10],
+                )
+            lanes.text(
+                -0.01,
+                row + offset + 0.19,
+                f"V{k + 1} {label}",
+                ha="right",
+                va="center",
+                fontsize=7,
+                transform=lanes.get_yaxis_transform(),
+            )
+    lanes.set_yticks([])
+    lanes.set_title(f"{title}: truth (upper) and prediction (lower) per track")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ROLE_COLOURS[1:8]]
+    lanes.legend(handles, ROLE_NAMES[1:8], fontsize=7, ncol=7, loc="upper right")
+    k = used[0]
+    axes[1].plot(seconds, t[:, k, 2], label=f"V{k + 1} scale truth")
+    axes[1].plot(seconds, p[:, k, 2], "--", label=f"V{k + 1} scale pred")
+    axes[1].set_ylabel("scale %")
+    axes[1].legend(fontsize=7)
+    k2 = used[1] if len(used) > 1 else used[0]
+    for comp, name in ((3, "pos_x"), (4, "pos_y")):
+        axes[2].plot(seconds, t[:, k2, comp], label=f"V{k2 + 1} {name} truth")
+        axes[2].plot(seconds, p[:, k2, comp], "--", label=f"V{k2 + 1} {name} pred")
+    axes[2].set_ylabel("position")
+    axes[2].set_xlabel("seconds")
+    axes[2].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    _save(fig, plt, path)
+    return True
+
+
+COLUMNS = [
+    ("frame_f1", "frame F1", "{:.3f}"),
+    ("boundary_f1_2frames", "cut F1 ±2f", "{:.3f}"),
+    ("boundary_f1_0.5s", "cut F1 ±0.5s", "{:.3f}"),
+    ("asset_macro_f1", "asset F1", "{:.3f}"),
+    ("scale_mae_pct", "scale MAE %", "{:.2f}"),
+    ("position_mae_pct", "pos MAE %", "{:.2f}"),
+    ("position_mae_px", "pos MAE px", "{:.1f}"),
+    ("crop_mae_pct", "crop MAE %", "{:.2f}"),
+    ("jitter", "jitter", "{:.4f}"),
+    ("keyframes_per_min", "kf/min", "{:.1f}"),
+]
+
+
+def render_report(metrics: dict, pictures: list[str]) -> str:
+    held = metrics["held_out_edits"]
+    names = ", ".join(held[:8]) + ("…" if len(held) > 8 else "")
+    lines = [
+        "# xmlai evaluation",
+        "",
+        f"Held-out edits: {len(held)} ({names})",
+        "",
+        "Model against the training-set baseline (majority active and asset, mean "
+        "parameters, per track). Regression errors on frames active in both; jitter and "
+        "keyframes per minute beside the editor's own.",
+        "",
+    ]
+    lines += [f"![{p}]({p})" for p in pictures[:1]] + [""]
+    header = "| track | who | " + " | ".join(c[1] for c in COLUMNS) + " |"
+    lines += [header, "|" + "---|" * (len(COLUMNS) + 2)]
+    for track, pair in metrics["tracks"].items():
+        for who in ("model", "baseline"):
+            m = pair[who]
+            cells = [fmt.format(m[key]) if m[key] == m[key] else "n/a" for key, _, fmt in COLUMNS]
+            lines.append(f"| {track} | {who} | " + " | ".join(cells) + " |")
+        m = pair["model"]
+        lines.append(
+            f"| {track} | editor | | | | | | | | | {m['jitter_editor']:.4f} | "
+            f"{m['keyframes_per_min_editor']:.1f} |"
+        )
+    lines += ["", *[f"![{p}]({p})" for p in pictures[1:]], ""]
+    return "\n".join(lines)

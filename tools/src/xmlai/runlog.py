@@ -1,0 +1,79 @@
+"""Every command writes a log file and a machine-readable summary beside its outputs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("xmlai")
+
+
+class PipelineError(Exception):
+    """A pipeline step that cannot go on; the message says what to do about it."""
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Atomic: a temporary file beside the target, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def logging_to(path: Path):
+    """Send the libraries' log records (xmlai, xml2csv, featalign, seqwin, trainer) to a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    loggers = [logging.getLogger(n) for n in ("xmlai", "xml2csv", "featalign", "seqwin", "trainer")]
+    saved = [(lg, lg.level) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        if lg.level == logging.NOTSET or lg.level > logging.INFO:
+            lg.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        for lg, level in saved:
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+        handler.close()
+
+
+def prepare_output(path: Path, overwrite: bool, marker: str) -> None:
+    """Refuse an existing non-empty folder unless overwriting it, and then only one that an
+    xmlai command made (it holds `marker`): never wipe a folder a user pointed at by mistake."""
+    if path.exists() and any(path.iterdir()):
+        if not overwrite:
+            raise PipelineError(f"{path} exists and is not empty (pass --overwrite to replace it)")
+        if not (path / marker).exists():
+            raise PipelineError(
+                f"{path} was not written by xmlai ({marker} missing); not removing it"
+            )
+        import shutil
+
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)

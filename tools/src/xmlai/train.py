@@ -1,0 +1,142 @@
+"""Train the multi-track model on a built set: setup -> Trainer.fit -> export the best weights.
+Re-running into the same run folder resumes from its newest valid checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from xmlai.config import RunConfig
+from xmlai.runlog import PipelineError, log, logging_to, write_json
+
+RUN_SUMMARY = "train.json"
+
+
+def window_datasets(store, split: dict, config: RunConfig):
+    from seqwin import WindowDataset
+
+    index = {e.edit_id: n for n, e in enumerate(store.edits)}
+    train = [index[i] for i in split["train"] if i in index]
+    val = [index[i] for i in split["val"] if i in index]
+    if not train:
+        raise PipelineError("the split has no training edit in the store")
+    d = config.data
+    return (
+        WindowDataset(store, edits=train, length=d.window, overlap=d.overlap),
+        WindowDataset(store, edits=val, length=d.window, overlap=d.overlap) if val else None,
+    )
+
+
+def model_config(store, config: RunConfig):
+    from mttransformer import MultiTrackConfig
+
+    m = config.model
+    return MultiTrackConfig(
+        modalities={name: int(store.widths[name]) for name in store.modalities},
+        n_tracks=store.n_tracks,
+        given_tracks=tuple(m.given_tracks),
+        d_model=m.d_model,
+        n_heads=m.n_heads,
+        n_layers=m.n_layers,
+        d_ff=m.d_ff,
+        dropout=m.dropout,
+        fusion=m.fusion,
+        positional=m.positional,
+        modality_dropout=m.modality_dropout,
+        max_frames=max(8192, int(max(store.n_frames)) + config.data.window),
+    )
+
+
+def train(build_dir, run_dir, config: RunConfig, progress: bool = True) -> dict:
+    import torch
+
+    from mttransformer import BatchLoss, LossConfig, MultiTrackTransformer
+    from seqwin import FrameStore
+    from trainer import TrainConfig, Trainer, load_model_weights
+
+    build_dir, run_dir = Path(build_dir), Path(run_dir)
+    if not (build_dir / "build.json").exists():
+        raise PipelineError(f"{build_dir} is not a built set (run `xmlai build` first)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with logging_to(run_dir / "train.log"):
+        store = FrameStore(build_dir / "store")
+        split = json.loads((build_dir / "split.json").read_text())
+        train_set, val_set = window_datasets(store, split, config)
+        torch.manual_seed(config.train.seed)
+        model = MultiTrackTransformer(model_config(store, config))
+        t = config.train
+        loss = BatchLoss(model.config, LossConfig(active_class_weights=(1.0, t.active_on_weight)))
+        trainer_dir = run_dir / "trainer"
+        settings = {k: v for k, v in vars(t).items() if k != "active_on_weight"}
+        settings.update(
+            progress=progress and t.progress,
+            run_dir=str(trainer_dir),
+            resume=(trainer_dir / "checkpoints").exists(),
+            log_every_steps=20,
+        )
+        log.info(
+            "train: %d train / %d val windows, %d parameters",
+            len(train_set),
+            len(val_set) if val_set else 0,
+            model.count_parameters(),
+        )
+        summary = Trainer(model, loss, train_set, val_set, TrainConfig.from_dict(settings)).fit()
+        best = summary["best"]["checkpoint"] or summary["last_checkpoint"]
+        if best:
+            load_model_weights(model, best, ema=True)
+        model.save_pretrained(run_dir / "model")
+        result = {
+            "build_dir": str(build_dir),
+            "run_dir": str(run_dir),
+            "model": str(run_dir / "model"),
+            "parameters": model.count_parameters(),
+            "train_windows": len(train_set),
+            "val_windows": len(val_set) if val_set else 0,
+            "trainer": summary,
+            "fps": _typical_fps(store),
+        }
+        write_json(run_dir / "inputs.json", _inputs(store, config, result["fps"], split))
+        write_json(run_dir / "config.json", config.to_dict())
+        write_json(run_dir / RUN_SUMMARY, result)
+    return result
+
+
+def _inputs(store, config: RunConfig, fps: float, split: dict) -> dict:
+    """What prediction needs to read a new recording as the training data was read."""
+    import numpy as np
+
+    from xmlai.metrics import jitter, keyframes
+    from xmlai.smooth import PARAM_TOLERANCE, TRACK_WIDTH
+
+    ids = {e.edit_id: n for n, e in enumerate(store.edits)}
+    kf = jit_sum = minutes = 0.0
+    jit_n = 0
+    for edit in (ids[i] for i in split["train"] if i in ids):
+        blocks = np.asarray(store.arrays(edit)["tracks"]).reshape(-1, store.n_tracks, TRACK_WIDTH)
+        on = blocks[..., 0] > 0.5
+        minutes += on.any(axis=1).sum() / store.edits[edit].fps / 60
+        for k in np.flatnonzero(on.any(axis=0)):
+            kf += sum(
+                keyframes(blocks[:, k, 2 + p], on[:, k], PARAM_TOLERANCE[p]) for p in range(3)
+            )
+            jit_sum += jitter(blocks[:, k, 2], on[:, k])
+            jit_n += 1
+    return {
+        "format": "xmlai-run-inputs",
+        "version": 1,
+        "fps": fps,
+        "n_tracks": store.n_tracks,
+        "view": config.data.view,
+        "modalities": list(store.modalities),
+        "modality_columns": store.manifest.get("modality_columns"),
+        "normalisation": {m: v for m, v in (store.normalisation or {}).items() if m != "tracks"},
+        "editor": {
+            "keyframes_per_min": kf / minutes if minutes else None,
+            "scale_jitter": jit_sum / jit_n if jit_n else None,
+        },
+    }
+
+
+def _typical_fps(store) -> float:
+    rates = [e.fps for e in store.edits if getattr(e, "fps", None)]
+    return float(max(set(rates), key=rates.count)) if rates else 30.0

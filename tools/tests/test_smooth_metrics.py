@@ -1,0 +1,100 @@
+"""Smoothing and metrics: the numbers the report prints must mean what they say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xmlai.metrics import baseline_predictor, boundary_f1, evaluate, macro_f1
+from xmlai.smooth import (
+    SmoothingConfig,
+    clean_segments,
+    hysteresis,
+    keyframed,
+    reduce_to_keyframes,
+    segments,
+    smooth_tracks,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=st.lists(st.floats(-500, 500), min_size=1, max_size=200), tol=st.floats(0.01, 5))
+def test_keyframe_reduction_stays_within_tolerance_and_keeps_endpoints(values, tol):
+    v = np.array(values)
+    idx = reduce_to_keyframes(v, tol)
+    assert idx[0] == 0 and idx[-1] == len(v) - 1
+    rebuilt = np.interp(np.arange(len(v)), idx, v[idx])
+    assert np.all(np.abs(rebuilt - v) <= tol + 1e-9)
+
+
+def test_a_ramp_is_two_keyframes_and_a_constant_is_one():
+    assert keyframed(np.linspace(100, 130, 50), 0.1)[1] == 2
+    assert keyframed(np.full(40, 100.0), 0.1)[1] == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(bits=st.lists(st.booleans(), min_size=1, max_size=120), lo=st.integers(1, 6),
+       gap=st.integers(1, 6))
+def test_clean_segments_leaves_no_short_segment_or_gap(bits, lo, gap):
+    out = clean_segments(np.array(bits), lo, gap)
+    runs = segments(out)
+    assert all(end - start >= lo for start, end in runs)
+    assert all(b - a >= gap for (_, a), (b, _) in zip(runs, runs[1:], strict=False))
+
+
+def test_hysteresis_ignores_flicker_between_thresholds():
+    prob = np.array([0.1, 0.7, 0.5, 0.45, 0.55, 0.3, 0.5, 0.65])
+    assert hysteresis(prob, 0.6, 0.4).tolist() == [0, 1, 1, 1, 1, 0, 0, 1]
+
+
+def test_smooth_tracks_gives_one_asset_per_segment_and_neutral_elsewhere():
+    n = 60
+    active = np.zeros((n, 2))
+    active[10:40, 0] = 0.9
+    active[20, 0] = 0.1  # a one-frame dropout is filled
+    asset = np.zeros((n, 2, 10))
+    asset[:, :, 1] = 0.6
+    asset[25:27, 0, 4] = 0.9  # a brief disagreement does not split the segment
+    regression = np.tile([120.0, 0.1, -0.1, 5, 5, 5, 5], (n, 2, 1))
+    out = smooth_tracks(active, asset, regression, SmoothingConfig(min_off_frames=3)).reshape(n, 2, 9)
+    assert out[10:40, 0, 0].all() and not out[:10, 0, 0].any() and not out[40:, 0, 0].any()
+    assert set(out[10:40, 0, 1]) == {1}
+    assert np.allclose(out[10:40, 0, 2], 120) and (out[:10, 0, 2] == 100).all()
+    assert not out[:, 1, 0].any()
+
+
+def test_boundary_f1_matches_cuts_within_tolerance():
+    truth = np.r_[np.ones(10), np.zeros(10), np.ones(10)]
+    shifted = np.r_[np.ones(12), np.zeros(10), np.ones(8)]
+    assert boundary_f1(truth, shifted, 2)[0] == 1.0
+    assert boundary_f1(truth, shifted, 1)[0] == 0.0
+    assert boundary_f1(np.ones(30), np.ones(30), 2)[0] == 1.0  # no cuts, none claimed
+
+
+def test_macro_f1_counts_each_true_class_equally():
+    truth = np.array([1] * 90 + [5] * 10)
+    pred = np.array([1] * 100)
+    assert macro_f1(truth, pred) == pytest.approx((2 * 90 / (2 * 90 + 10) + 0) / 2)
+
+
+def block(n, active, asset=1, scale=100.0):
+    out = np.tile([0, 0, 100, 0, 0, 0, 0, 0, 0], (n, 1)).astype(float)
+    out[active, 0] = 1
+    out[active, 1] = asset
+    out[active, 2] = scale
+    return out
+
+
+def test_a_perfect_prediction_scores_perfectly_and_baseline_does_not():
+    n = 200
+    on = np.zeros(n, dtype=bool)
+    on[20:80] = on[120:180] = True
+    truth = block(n, on, asset=2, scale=130)
+    perfect = evaluate([(truth, truth.copy(), 30.0)], 1)["V1"]
+    assert perfect["frame_f1"] == perfect["boundary_f1_2frames"] == perfect["asset_macro_f1"] == 1
+    assert perfect["scale_mae_pct"] == 0 and perfect["coverage"] == 1
+    base = baseline_predictor([truth], 1)
+    scored = evaluate([(truth, base(n), 30.0)], 1)["V1"]
+    assert scored["boundary_f1_2frames"] == 0.0
