@@ -1,0 +1,63 @@
+"""Video name matching and feature discovery."""
+
+from __future__ import annotations
+
+import unicodedata
+from urllib.parse import quote
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from featalign import discover_features, video_key
+
+stems = st.text(
+    alphabet=st.characters(
+        codec="utf-8", exclude_characters="/\\.%\x00", exclude_categories=("Cs", "Cc")
+    ),
+    min_size=1,
+    max_size=20,
+).filter(lambda s: s.strip() == s and s.strip())
+
+
+@settings(max_examples=100, deadline=None)
+@given(stems, st.sampled_from(["mp4", "MOV", "mkv"]), st.data())
+def test_video_names_match_whatever_their_spelling(stem, ext, data):
+    folder = data.draw(st.sampled_from(["", "/Users/me/", "C:\\clips\\", "file://localhost/x/"]))
+    spelled = data.draw(st.sampled_from([str.upper, str.lower, str.title, lambda s: s]))(stem)
+    nfc = unicodedata.normalize
+    # Unicode case mapping is not always reversible (dotless i -> I -> i): out of contract.
+    assume(nfc("NFC", spelled).casefold() == nfc("NFC", stem).casefold())
+    form = data.draw(st.sampled_from(["NFC", "NFD"]))
+    name = unicodedata.normalize(form, spelled) + "." + ext
+    if folder.startswith("file:") or data.draw(st.booleans()):
+        name = quote(name)
+    name = folder + name
+    key = video_key(stem + ".mp4")
+    assert video_key(name) == key
+    assert key == unicodedata.normalize("NFC", stem).casefold()
+
+
+def test_discovery_both_layouts_and_lookup(tmp_path):
+    (tmp_path / "My Clip.audio.csv").write_text("time,x\n0,1\n")
+    (tmp_path / "my%20clip.visual.parquet").write_bytes(b"")
+    (tmp_path / "Other").mkdir()
+    (tmp_path / "Other" / "audio.csv").write_text("time,x\n0,1\n")
+    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "orphan.csv").write_text("")  # no modality in the name
+    index = discover_features(tmp_path)
+    assert index.modalities == ["audio", "visual"]
+    found = index.lookup("file:///Volumes/A/MY CLIP.mov")
+    assert set(found) == {"audio", "visual"}
+    assert index.lookup("other.mp4")["audio"].name == "audio.csv"
+    assert index.lookup("unknown.mp4") == {}
+    assert any("orphan.csv" in w for w in index.warnings)
+
+
+def test_full_name_is_a_second_candidate(tmp_path):
+    (tmp_path / "clip.v2.audio.csv").write_text("time,x\n0,1\n")
+    assert "audio" in discover_features(tmp_path).lookup("clip.v2")
+
+
+def test_missing_folder_is_a_warning_not_an_error(tmp_path):
+    index = discover_features(tmp_path / "nope")
+    assert index.files == {} and index.warnings
