@@ -7,26 +7,33 @@
 
 from xml2csv.__about__ import __version__
 from xml2csv.errors import NoXmlFilesError, XmemlError
+from xml2csv.keyframes import DEFAULT_TOLERANCE, Tolerance, reduce_keyframes
 from xml2csv.model import Timeline
 from xml2csv.params import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS, ParameterSpec
 from xml2csv.reader import list_sequences, read_xmeml
 from xml2csv.roles import DEFAULT_RULES, AssetRole, AssetRules
 from xml2csv.sampler import sample, sample_source_view, track_columns
+from xml2csv.writer import write_xmeml, xmeml_bytes
 
 __all__ = [
     "DEFAULT_PARAMETERS",
     "DEFAULT_RULES",
+    "DEFAULT_TOLERANCE",
     "OPTIONAL_PARAMETERS",
     "AssetRole",
     "AssetRules",
     "NoXmlFilesError",
     "ParameterSpec",
     "Timeline",
+    "Tolerance",
     "XmemlError",
     "__version__",
     "list_sequences",
     "read_xmeml",
+    "reduce_keyframes",
     "sample",
     "sample_source_view",
     "track_columns",
+    "write_xmeml",
+    "xmeml_bytes",
 ]

@@ -109,6 +109,8 @@ class AssetRules:
         """Only real video files compete for "main source"; stills, slugs and graphics do not."""
         if file.media_source or not file.has_video or self.is_still(file):
             return False
+        if not file.pathurl and not file.name:  # an unresolved file is role 9, never main
+            return False
         return file.extension not in self.graphic_extensions
 
     def role_of(self, item: Item, main_file_id: str | None, is_base_track: bool) -> AssetRole:

@@ -1,0 +1,503 @@
+"""The writer: table -> xmeml -> table gives the table back, and the file is what an importer
+expects (one main file definition, placeholders of the right kind, keyframes on the media axis)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xml2csv import AssetRole, read_xmeml, sample, track_columns
+from xml2csv.keyframes import DEFAULT_TOLERANCE, Tolerance, reduce_keyframes
+from xml2csv.params import DEFAULT_PARAMETERS
+from xml2csv.safexml import parse_document
+from xml2csv.writer import write_xmeml, xmeml_bytes
+
+FAST = settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "xml2csv" / "examples" / "example_edit.xml"
+RATES = [Fraction(30000, 1001), Fraction(25), Fraction(24000, 1001), Fraction(60)]
+RANGES = {"scale": (1.0, 400.0), "pos_x": (-1.0, 1.0), "pos_y": (-1.0, 1.0)}
+TIMING = ("start", "end", "in", "out", "when")
+
+
+# -- building tables ----------------------------------------------------------------------------
+
+
+def make_table(asset, source_frames, fps, params=None, name="source video.mp4"):
+    """asset (n, N) ints; source_frames (n,) NaN where the main source is not shown."""
+    asset = np.asarray(asset, dtype=np.int64)
+    n, n_tracks = asset.shape
+    seconds_per_frame = fps.denominator / fps.numerator
+    data = {
+        "edit_id": ["edit"] * n,
+        "source_video_name": [name] * n,
+        "frame": np.arange(n),
+        "timestamp": np.arange(n) * seconds_per_frame,
+        "source_timestamp": np.asarray(source_frames, dtype=np.float64) * seconds_per_frame,
+    }
+    for k in range(1, n_tracks + 1):
+        data[f"t{k:02d}_active"] = (asset[:, k - 1] > 0).astype(np.int64)
+        data[f"t{k:02d}_asset"] = asset[:, k - 1]
+        for spec in DEFAULT_PARAMETERS:
+            block = (params or {}).get(spec.column)
+            data[f"t{k:02d}_{spec.column}"] = (
+                np.full(n, spec.default) if block is None else block[:, k - 1]
+            )
+    return pd.DataFrame(data)
+
+
+@st.composite
+def curves(draw, length, column, default):
+    """Default, constant, or piecewise-linear through 2-4 random knots."""
+    lo, hi = RANGES.get(column, (0.0, 60.0))
+    number = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+    kind = draw(st.sampled_from(["default", "constant", "linear"]))
+    if kind == "default":
+        return np.full(length, default)
+    if kind == "constant" or length < 2:
+        return np.full(length, draw(number))
+    count = draw(st.integers(2, min(4, length)))
+    knots = draw(st.lists(st.integers(0, length - 1), min_size=count, max_size=count, unique=True))
+    knots.sort()
+    return np.interp(np.arange(length), knots, [draw(number) for _ in knots])
+
+
+@st.composite
+def valid_tables(draw):
+    """Tables that meet write_xmeml's round-trip conditions: random segments with random roles,
+    role 1 only on the base track and role 2 only elsewhere (and fewer there), placeholder runs
+    shorter than the main source's frames, source time linear within each main segment."""
+    fps = draw(st.sampled_from(RATES))
+    n = draw(st.integers(1, 90))
+    n_tracks = draw(st.integers(1, 4))
+    base = draw(st.integers(0, n_tracks - 1))
+    asset = np.zeros((n, n_tracks), dtype=np.int64)
+    source = np.full((n, n_tracks), np.nan)
+    params = {s.column: np.full((n, n_tracks), s.default) for s in DEFAULT_PARAMETERS}
+    for col in range(n_tracks):
+        cuts = sorted(draw(st.sets(st.integers(1, max(1, n - 1)), max_size=5))) if n > 1 else []
+        roles = (
+            [0, 1, 1, 1, 3, 4, 5, 6, 7, 8, 9] if col == base else [0, 0, 2, 2, 3, 4, 5, 6, 7, 8, 9]
+        )
+        for s, e in pairwise([0, *cuts, n]):
+            role = draw(st.sampled_from(roles))
+            asset[s:e, col] = role
+            if role in (1, 2):
+                source[s:e, col] = draw(st.integers(0, 5000)) + np.arange(e - s)
+            if role:
+                for spec in DEFAULT_PARAMETERS:
+                    params[spec.column][s:e, col] = draw(curves(e - s, spec.column, spec.default))
+    # repairs, so no example is thrown away: first the base track must win the main source's
+    # frames, then no placeholder run may cover as many frames as the main source does
+    role1 = (asset[:, base] == 1).sum()
+    for col in range(n_tracks):
+        role2 = (asset[:, col] == 2).sum()
+        if col != base and (role2 > role1 or (role2 == role1 and col < base)):
+            asset[asset[:, col] == 2, col] = 5
+    main_total = int(np.isin(asset, (1, 2)).sum())
+    for col in range(n_tracks):
+        code = asset[:, col]
+        bounds = [0, *(np.flatnonzero(np.diff(code)) + 1), n]
+        for s, e in pairwise(bounds):
+            if code[s] in (3, 9) and main_total < 2:
+                asset[s:e, col] = 4
+    shown = np.isin(asset, (1, 2))
+    for spec in DEFAULT_PARAMETERS:
+        params[spec.column][asset == 0] = spec.default
+    # source_timestamp: the base track's source time where it shows role 1, else the lowest
+    # track showing role 2 (what the reader reports)
+    owner = np.where(shown.any(axis=1), shown.argmax(axis=1), -1)
+    owner = np.where(asset[:, base] == 1, base, owner)
+    frames = np.where(owner >= 0, source[np.arange(n), np.maximum(owner, 0)], np.nan)
+    fps_option = draw(st.sampled_from([fps, None])) if n > 1 else fps
+    return make_table(asset, frames, fps, params), fps_option
+
+
+def read_back(path, n_tracks):
+    return sample(read_xmeml(path), n_tracks=n_tracks)
+
+
+def assert_reads_back(table, back, tolerance=DEFAULT_TOLERANCE):
+    n_tracks = sum(c.endswith("_active") for c in table.columns)
+    assert len(back) == len(table)
+    for k in range(1, n_tracks + 1):
+        for column in ("active", "asset"):
+            name = f"t{k:02d}_{column}"
+            assert np.array_equal(back[name].to_numpy(), table[name].to_numpy()), name
+        for spec in DEFAULT_PARAMETERS:
+            name = f"t{k:02d}_{spec.column}"
+            error = np.abs(back[name].to_numpy() - table[name].to_numpy())
+            assert (error <= tolerance.of(spec.column) + 1e-9).all(), (name, error.max())
+    want, got = table["source_timestamp"].to_numpy(), back["source_timestamp"].to_numpy()
+    assert np.array_equal(np.isnan(want), np.isnan(got))
+    assert np.allclose(got[~np.isnan(got)], want[~np.isnan(want)], rtol=0, atol=1e-6)
+    assert np.allclose(back["timestamp"], table["timestamp"], rtol=0, atol=1e-9)
+
+
+def timings(data: bytes) -> dict[str, list[int]]:
+    root = parse_document("written.xml", data).getroot()
+    return {tag: [int(el.text) for el in root.iter(tag)] for tag in TIMING}
+
+
+# -- the round trip -----------------------------------------------------------------------------
+
+
+@FAST
+@given(case=valid_tables())
+def test_any_valid_table_reads_back_within_tolerance(tmp_path, case):
+    table, fps = case
+    path = write_xmeml(table, tmp_path / "edit.xml", fps=fps, strict=True)
+    n_tracks = sum(c.endswith("_active") for c in table.columns)
+    assert_reads_back(table, read_back(path, n_tracks))
+    assert all(v >= 0 for values in timings(path.read_bytes()).values() for v in values)
+
+
+def test_bundled_example_round_trips_identically(tmp_path):
+    table = sample(read_xmeml(EXAMPLE))
+    path = write_xmeml(table, tmp_path / EXAMPLE.name, strict=True)  # same stem, same edit_id
+    back = sample(read_xmeml(path))
+    pd.testing.assert_frame_equal(back, table)
+    # and the V1 zoom is still two keyframes at the media frames the editor put them on
+    root = parse_document(path).getroot()
+    first = root.find("sequence/media/video/track/clipitem")
+    scale = next(p for p in first.iter("parameter") if p.findtext("parameterid") == "scale")
+    assert [int(w.text) for w in scale.iter("when")] == [450, 510, 540, 594]
+
+
+CORPUS_FILES = [
+    "ccnmtl_fcp7_conecta_2997.xml",
+    "ccnmtl_fcp7_markp_2997.xml",
+    "nick_premiere_filtered.xml",
+    "nick_resolve_export.xml",
+    "otio_empty_name_tags.xml",
+    "otio_hiero_xml_export.xml",
+    "otio_premiere_enable_property.xml",
+    "otio_premiere_example.xml",
+    "otio_premiere_generators.xml",
+    "otio_sample_just_track.xml",
+]
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", CORPUS_FILES)
+def test_corpus_tables_round_trip(corpus, tmp_path, name):
+    """Real edits (20 tracks): roles exactly, parameters within tolerance, source time, except
+    inside nested sequences, which are written as empty placeholders (so the main source they
+    hold is gone; otio_premiere_example.xml has 220 such frames)."""
+    table = sample(read_xmeml(corpus / name))
+    back = sample(read_xmeml(write_xmeml(table, tmp_path / name)))
+    nested = (table[[f"t{k:02d}_asset" for k in range(1, 21)]] == AssetRole.NESTED_SEQUENCE).any(
+        axis=1
+    )
+    for frame in (table, back):
+        frame.loc[nested, "source_timestamp"] = np.nan
+    assert_reads_back(table, back)
+
+
+# -- what the file holds -------------------------------------------------------------------------
+
+
+def every_role_table():
+    """V1: the main source with a source jump at frame 30; V2: every other role in turn."""
+    n = 80
+    asset = np.zeros((n, 2), dtype=np.int64)
+    asset[:60, 0] = 1
+    source = np.r_[np.arange(100, 130), np.arange(900, 930), np.full(20, np.nan)]
+    for role, (s, e) in zip(range(2, 10), pairwise(range(0, 80, 9)), strict=False):
+        asset[s:e, 1] = role
+    return make_table(asset, source, Fraction(30000, 1001))
+
+
+def test_every_role_is_written_as_its_kind_and_reads_back(tmp_path):
+    table = every_role_table()
+    data = xmeml_bytes(table, strict=True)
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n')
+    root = parse_document("x.xml", data).getroot()
+    seq = root.find("sequence")
+    assert (seq.findtext("rate/timebase"), seq.findtext("rate/ntsc")) == ("30", "TRUE")
+    assert seq.findtext("duration") == "80"
+    assert seq.findtext("media/video/format/samplecharacteristics/width") == "1920"
+
+    files = [f for f in root.iter("file") if f.get("id") == "file-1"]
+    assert sum(len(f) > 0 for f in files) == 1 and len(files) == 5  # 2 on V1, 1 on V2, 2 audio
+    assert files[0].findtext("pathurl") == "file://localhost/source%20video.mp4"
+    assert files[0].findtext("duration") == "930"  # the last source frame used
+    v1 = root.findall("sequence/media/video/track")[0].findall("clipitem")
+    assert [(c.findtext("in"), c.findtext("out")) for c in v1] == [("100", "130"), ("900", "930")]
+    audio = root.findall("sequence/media/audio/track/clipitem")
+    assert [c.findtext("in") for c in audio] == ["100", "900"]
+
+    v2 = list(root.findall("sequence/media/video/track")[1])[:-2]  # minus enabled, locked
+    assert [el.tag for el in v2] == [
+        "clipitem", "clipitem", "clipitem", "generatoritem",
+        "generatoritem", "clipitem", "generatoritem", "clipitem",
+    ]  # fmt: skip
+    still = v2[2]
+    assert still.findtext("stillframe") == "TRUE" and still.findtext("file/name").endswith(".png")
+    assert v2[1].findtext("file/name") == "broll_t02_0001.mov"
+    effects = [el.findtext("effect/effectid") for el in v2 if el.tag == "generatoritem"]
+    assert effects == ["Text", "Color", "Shape"]
+    nested = v2[5].find("sequence")
+    assert nested.get("id") not in (None, "sequence-1") and nested.findtext("duration") == "9"
+    unresolved = v2[7].find("file")
+    assert unresolved.get("id") and unresolved.find("pathurl") is None
+    assert unresolved.find("name") is None
+
+    path = tmp_path / "every_role.xml"
+    path.write_bytes(data)
+    back = read_back(path, 2)
+    assert_reads_back(table, back)
+    assert set(back["t02_asset"]) == {0, *range(2, 10)}
+    assert read_xmeml(path).source_video_name == "source video.mp4"
+
+
+def test_filters_only_where_a_value_leaves_its_default_and_keyframes_on_the_media_axis(tmp_path):
+    n = 40
+    asset = np.zeros((n, 1), dtype=np.int64)
+    asset[:, 0] = 1
+    source = np.arange(500, 500 + n, dtype=float)
+    zoom = np.full((n, 1), 100.0)
+    zoom[10:20, 0] = np.linspace(100, 200, 10)
+    zoom[20:, 0] = 200
+    quiet = make_table(asset, source, Fraction(25))
+    assert b"<filter>" not in xmeml_bytes(quiet)
+    tiny = make_table(asset, source, Fraction(25), {"scale": np.full((n, 1), 100.01)})
+    assert b"<filter>" not in xmeml_bytes(tiny)  # within the 0.05 tolerance of the default
+    table = make_table(asset, source, Fraction(25), {"scale": zoom})
+    data = xmeml_bytes(table)
+    root = parse_document("x.xml", data).getroot()
+    params = {p.findtext("parameterid"): p for p in root.iter("parameter")}
+    assert set(params) == {"scale", "center"}  # Basic Motion only; no crop filter
+    assert [int(w.text) for w in params["scale"].iter("when")] == [500, 510, 519, 539]
+    assert params["scale"].findtext("value") == "100"  # a value beside the keyframes
+    assert params["center"].find("keyframe") is None  # constant: a static value
+    path = tmp_path / "zoom.xml"
+    path.write_bytes(data)
+    assert_reads_back(table, read_back(path, 1))
+
+
+def test_overlay_source_time_continues_from_known_frames(tmp_path):
+    """V2 shows the main source while V1 does too (so the table says nothing of V2's source
+    time) and then alone (so it does): the unknown part continues the known part linearly."""
+    n = 50
+    asset = np.zeros((n, 2), dtype=np.int64)
+    asset[:40, 0] = 1
+    asset[5:15, 1] = 2  # only under V1: source unknown -> in 0
+    asset[30:50, 1] = 2  # under V1 until 40, alone after: in from frame 40's source
+    source = np.r_[np.arange(100, 140), np.arange(740, 750)].astype(float)
+    table = make_table(asset, source, Fraction(30))
+    data = xmeml_bytes(table, strict=True)
+    v2 = parse_document("x.xml", data).getroot().findall("sequence/media/video/track")[1]
+    items = [(int(c.findtext("start")), int(c.findtext("in"))) for c in v2.iter("clipitem")]
+    assert items == [(5, 0), (30, 730)]
+    path = tmp_path / "overlay.xml"
+    path.write_bytes(data)
+    assert_reads_back(table, read_back(path, 2))
+
+
+def test_extra_rotation_and_opacity_columns_are_written(tmp_path):
+    table = every_role_table()
+    table["t01_rotation"] = np.where(table["t01_active"] == 1, np.linspace(0, 45, 80), 0)
+    table["t02_rotation"] = 0.0
+    table["t01_opacity"], table["t02_opacity"] = 100.0, np.where(table["t02_active"] == 1, 50, 100)
+    path = write_xmeml(table, tmp_path / "extra.xml")
+    back = sample(read_xmeml(path), n_tracks=2, extra_parameters=("rotation", "opacity"))
+    for column in ("t01_rotation", "t02_rotation", "t01_opacity", "t02_opacity"):
+        assert np.abs(back[column] - table[column]).max() <= 0.05 + 1e-9
+    assert path.read_bytes().count(b"<effectid>opacity</effectid>") == 8  # V2's items only
+
+
+def test_frame_rate_is_inferred_and_snapped(tmp_path):
+    table = every_role_table()
+    for fps, rate in [
+        (None, ("30", "TRUE")),
+        ("30000/1001", ("30", "TRUE")),
+        (29.97, ("30", "TRUE")),
+        (Fraction(24000, 1001), ("24", "TRUE")),
+        (23.976, ("24", "TRUE")),
+        (25, ("25", "FALSE")),
+        (59.94, ("60", "TRUE")),
+    ]:
+        root = parse_document("x.xml", xmeml_bytes(table, fps=fps)).getroot()
+        assert (root.findtext("sequence/rate/timebase"), root.findtext("sequence/rate/ntsc")) == (
+            rate
+        )
+    with pytest.raises(ValueError, match="neither a whole nor an NTSC"):
+        xmeml_bytes(table, fps=27.3)
+    with pytest.raises(ValueError, match="fraction"):
+        xmeml_bytes(table, fps="fast")
+    with pytest.raises(ValueError, match="pass fps"):
+        xmeml_bytes(table.iloc[:1])
+
+
+def test_source_options(tmp_path):
+    table = every_role_table()
+    data = xmeml_bytes(table, source_pathurl="file://localhost/D%3a/rec/cam.mov", width=1280)
+    root = parse_document("x.xml", data).getroot()
+    assert root.find("sequence/media/video/track/clipitem/file/pathurl").text.endswith("cam.mov")
+    assert root.findtext("sequence/media/video/format/samplecharacteristics/width") == "1280"
+    data = xmeml_bytes(table, source_duration_frames=5000, sequence_name="cut 1")
+    root = parse_document("x.xml", data).getroot()
+    assert root.findtext("sequence/name") == "cut 1"
+    assert root.find(".//file[@id='file-1']").findtext("duration") == "5000"
+    with pytest.raises(ValueError, match="source frames up to 930"):
+        xmeml_bytes(table, source_duration_frames=500)
+
+
+# -- refusing bad tables -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.drop(columns=["t02_crop_top"]), r"lacks column\(s\) \['t02_crop_top'\]"),
+        (lambda t: t.drop(columns=["frame"]), "lacks column"),
+        (lambda t: t.assign(t02_asset=t["t02_asset"].replace(9, 12)), "asset must be a whole"),
+        (lambda t: t.assign(t02_asset=t["t02_asset"] + 0.5), "asset must be a whole"),
+        (lambda t: t.assign(t01_active=t["t01_active"] * 2), "active must be a whole"),
+        (lambda t: t.assign(t01_active=0), "inactive with a non-zero asset"),
+        (lambda t: t.assign(t02_active=1), "active with asset 0"),
+        (lambda t: t.assign(frame=t["frame"][::-1].to_numpy()), "'frame' must be 0, 1"),
+        (lambda t: t.assign(t01_scale=np.nan), "t01 has a non-finite scale"),
+        (lambda t: t.drop(columns=["source_timestamp"]), "'source_timestamp' column is needed"),
+    ],
+)
+def test_bad_tables_are_refused_with_a_clear_error(tmp_path, change, message):
+    with pytest.raises(ValueError, match=message):
+        write_xmeml(change(every_role_table()), tmp_path / "bad.xml")
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even a temporary file
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a: a.__setitem__((slice(60, 70), 1), 1), "role 1 on several tracks"),
+        (lambda a: a.__setitem__((slice(None), 0), np.where(a[:, 0] == 1, 2, 0)), "without any"),
+        (lambda a: a.__setitem__((slice(0, 80), 1), 2), "outnumbers role 1"),
+        (lambda a: np.place(a, np.isin(a, (1, 2)), 3), "fewer than 2"),
+    ],
+)
+def test_strict_refuses_tables_that_would_not_read_back(tmp_path, change, message):
+    base = every_role_table()
+    asset = base[["t01_asset", "t02_asset"]].to_numpy().copy()
+    change(asset)
+    source = base["source_timestamp"].to_numpy() * 30000 / 1001
+    table = make_table(asset, source, Fraction(30000, 1001))
+    with pytest.raises(ValueError, match=message):
+        xmeml_bytes(table, strict=True)
+    assert parse_document("x.xml", xmeml_bytes(table)).getroot().tag == "xmeml"  # lenient
+
+
+def test_strict_refuses_stray_source_times_and_parameters():
+    table = every_role_table()
+    with pytest.raises(ValueError, match="source_timestamp is NaN"):
+        xmeml_bytes(table.assign(source_timestamp=1.0), strict=True)
+    table.loc[70:, "t01_scale"] = 150.0  # V1 is inactive there
+    with pytest.raises(ValueError, match="scale is not 100 on inactive frames"):
+        xmeml_bytes(table, strict=True)
+
+
+def test_writing_replaces_the_file_atomically(tmp_path):
+    target = tmp_path / "out" / "edit.xml"
+    write_xmeml(every_role_table(), target)
+    first = target.read_bytes()
+    write_xmeml(every_role_table().iloc[:40], target)
+    assert target.read_bytes() != first and read_xmeml(target).sequence.duration == 40
+    assert [p.name for p in target.parent.iterdir()] == ["edit.xml"]
+
+
+def test_columns_are_the_sampler_order():
+    # the writer reads the same layout the sampler writes; make_table follows it too
+    assert list(every_role_table().columns[5:]) == track_columns(2)
+
+
+# -- keyframe reduction --------------------------------------------------------------------------
+
+
+def interpolated(values, keep):
+    values = np.asarray(values, dtype=float)
+    values = values[:, None] if values.ndim == 1 else values
+    x = np.arange(len(values))
+    return np.column_stack([np.interp(x, keep, values[keep, c]) for c in range(values.shape[1])])
+
+
+@FAST
+@given(
+    values=st.lists(st.floats(-1000, 1000), min_size=1, max_size=300),
+    tolerance=st.floats(0, 50),
+)
+def test_reduced_keyframes_stay_within_tolerance(values, tolerance):
+    keep = reduce_keyframes(np.array(values), tolerance)
+    assert keep == sorted(set(keep)) and 1 <= len(keep) <= len(values)
+    assert keep[0] == 0 and (keep[-1] == len(values) - 1 or keep == [0])
+    error = np.abs(interpolated(values, keep)[:, 0] - np.array(values))
+    assert (error <= tolerance + 1e-9).all()
+
+
+@FAST
+@given(
+    pieces=st.lists(st.tuples(st.integers(1, 40), st.floats(-50, 50)), min_size=1, max_size=6),
+    start=st.floats(-100, 100),
+    tolerance=st.floats(1e-3, 1),
+)
+def test_piecewise_linear_input_keeps_at_most_its_break_points(pieces, start, tolerance):
+    values = [start]
+    for length, slope in pieces:
+        values += [values[-1] + slope * (i + 1) for i in range(length)]
+    keep = reduce_keyframes(np.array(values), tolerance)
+    assert len(keep) <= len(pieces) + 1
+
+
+@FAST
+@given(
+    n=st.integers(2, 500),
+    slope=st.floats(0.01, 10) | st.floats(-10, -0.01),
+    offset=st.floats(-100, 100),
+)
+def test_linear_input_gives_its_two_endpoints(n, slope, offset):
+    assert reduce_keyframes(offset + slope * np.arange(n), 0.005) == [0, n - 1]
+
+
+def test_constant_runs_and_edge_cases():
+    assert reduce_keyframes(np.full(100, 3.5), 0.0) == [0]
+    assert reduce_keyframes(np.array([1.0]), 0.1) == [0]
+    assert reduce_keyframes(np.array([]), 0.1) == []
+    assert reduce_keyframes(np.array([0.0, 0.04, 0.0]), 0.05) == [0]  # within tolerance
+    with pytest.raises(ValueError, match="finite"):
+        reduce_keyframes(np.array([0.0, np.nan]), 0.1)
+
+
+@FAST
+@given(
+    x=st.lists(st.floats(-1, 1), min_size=2, max_size=200),
+    y_scale=st.floats(0, 2),
+)
+def test_point_parameters_share_keyframes_within_each_components_tolerance(x, y_scale):
+    x = np.array(x)
+    values = np.column_stack([x, np.cumsum(x) * y_scale])
+    tolerance = [0.01, 0.2]
+    keep = reduce_keyframes(values, tolerance)
+    error = np.abs(interpolated(values, keep) - values)
+    assert (error <= np.array(tolerance) + 1e-9).all()
+
+
+def test_tolerance_is_configurable_and_bounds_the_read_back_error(tmp_path):
+    n = 200
+    asset = np.ones((n, 1), dtype=np.int64)
+    wobble = 120 + 10 * np.sin(np.arange(n) / 7.0)
+    table = make_table(asset, np.arange(n, dtype=float), Fraction(30), {"scale": wobble[:, None]})
+    coarse, fine = Tolerance(scale=2.0), Tolerance(scale=0.01)
+    counts = {}
+    for name, tolerance in (("coarse", coarse), ("fine", fine)):
+        path = write_xmeml(table, tmp_path / f"{name}.xml", tolerance=tolerance)
+        counts[name] = path.read_bytes().count(b"<keyframe>")
+        assert_reads_back(table, read_back(path, 1), tolerance)
+    assert 2 <= counts["coarse"] < counts["fine"] <= n
