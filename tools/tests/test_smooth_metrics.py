@@ -35,8 +35,11 @@ def test_a_ramp_is_two_keyframes_and_a_constant_is_one():
 
 
 @settings(max_examples=60, deadline=None)
-@given(bits=st.lists(st.booleans(), min_size=1, max_size=120), lo=st.integers(1, 6),
-       gap=st.integers(1, 6))
+@given(
+    bits=st.lists(st.booleans(), min_size=1, max_size=120),
+    lo=st.integers(1, 6),
+    gap=st.integers(1, 6),
+)
 def test_clean_segments_leaves_no_short_segment_or_gap(bits, lo, gap):
     out = clean_segments(np.array(bits), lo, gap)
     runs = segments(out)
@@ -58,7 +61,9 @@ def test_smooth_tracks_gives_one_asset_per_segment_and_neutral_elsewhere():
     asset[:, :, 1] = 0.6
     asset[25:27, 0, 4] = 0.9  # a brief disagreement does not split the segment
     regression = np.tile([120.0, 0.1, -0.1, 5, 5, 5, 5], (n, 2, 1))
-    out = smooth_tracks(active, asset, regression, SmoothingConfig(min_off_frames=3)).reshape(n, 2, 9)
+    out = smooth_tracks(active, asset, regression, SmoothingConfig(min_off_frames=3)).reshape(
+        n, 2, 9
+    )
     assert out[10:40, 0, 0].all() and not out[:10, 0, 0].any() and not out[40:, 0, 0].any()
     assert set(out[10:40, 0, 1]) == {1}
     assert np.allclose(out[10:40, 0, 2], 120) and (out[:10, 0, 2] == 100).all()

@@ -27,12 +27,19 @@ def _config(path: Path | None, sets: list[str] | None, **extra):
         key, sep, raw = item.partition("=")
         if not sep or "." not in key:
             raise _fail(f"--set takes section.key=value, got {item!r}")
-        try:
-            overrides[key.strip()] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            overrides[key.strip()] = raw  # a bare word is a string
+        overrides[key.strip()] = _value(raw.strip())
     overrides.update({k: v for k, v in extra.items() if v is not None})
     return load_config(path, overrides)
+
+
+def _value(raw: str):
+    """`--set` values as TOML would read them: true/false, numbers, lists, else a string."""
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw  # a bare word is a string
 
 
 def _fail(message: str) -> typer.Exit:
@@ -47,8 +54,9 @@ def _guard(fn, *args, **kwargs):
     from xml2csv import XmemlError
     from xmlai.config import ConfigError
     from xmlai.runlog import PipelineError
+    from xmlai.synth import SynthError
 
-    known = (PipelineError, ConfigError, XmemlError, FeatAlignError, SeqwinError)
+    known = (PipelineError, ConfigError, XmemlError, FeatAlignError, SeqwinError, SynthError)
     try:
         return fn(*args, **kwargs)
     except known as err:

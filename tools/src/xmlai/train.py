@@ -50,7 +50,7 @@ def model_config(store, config: RunConfig):
 def train(build_dir, run_dir, config: RunConfig, progress: bool = True) -> dict:
     import torch
 
-    from mttransformer import BatchLoss, LossConfig, MultiTrackTransformer
+    from mttransformer import BatchLoss, LossConfig, MultiTrackLoss, MultiTrackTransformer
     from seqwin import FrameStore
     from trainer import TrainConfig, Trainer, load_model_weights
 
@@ -65,7 +65,8 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True) -> dict:
         torch.manual_seed(config.train.seed)
         model = MultiTrackTransformer(model_config(store, config))
         t = config.train
-        loss = BatchLoss(model.config, LossConfig(active_class_weights=(1.0, t.active_on_weight)))
+        weights = LossConfig(active_class_weights=(1.0, t.active_on_weight))
+        loss = BatchLoss(model.config, MultiTrackLoss(weights))
         trainer_dir = run_dir / "trainer"
         settings = {k: v for k, v in vars(t).items() if k != "active_on_weight"}
         settings.update(

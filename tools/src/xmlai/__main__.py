@@ -1,0 +1,3 @@
+from xmlai.cli import app
+
+app(prog_name="xmlai")

@@ -1,0 +1,198 @@
+"""The synthetic editor's style: deterministic rules from features to a track table.
+
+Every rule reads the features as the model will see them at the edit frame (values looked up
+at `source_timestamp` the way featalign aligns them, 0 where a modality is missing), so a
+model that sees the features can reproduce the edit:
+
+  cut    V1 (role 1) drops dead air: a run of source frames with audio present, is_speaking 0
+         and rms < 0.1 lasting >= 1.5 s is removed, keeping 0.25 s at each end
+  zoom   V1 scale 100 -> 130 % while motion >= 0.5, ramping 0.4 s up and 0.4 s down
+  cam    V2 (role 2, same source) while is_speaking == 1 and face_count >= 1: scale 35 %,
+         cropped to the webcam region, in the corner where face_x/face_y put the webcam
+  still  V3 (role 4) while rms >= 0.6 (loud peaks last ~1 s): scale 60 %, top centre
+  title  V4 (role 5) while text_present == 1: scale 100 %, lower third
+Binary rules are cleaned in edit frames: gaps < 0.3 s between segments are filled, then
+segments < 0.3 s are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+
+PARAMS = ("scale", "pos_x", "pos_y", "crop_left", "crop_right", "crop_top", "crop_bottom")
+NEUTRAL = (100.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+META_COLUMNS = ["edit_id", "source_video_name", "frame", "timestamp", "source_timestamp"]
+RULE_FEATURES = ("is_speaking", "rms", "motion", "face_count", "face_x", "face_y", "text_present")
+
+
+@dataclass(frozen=True)
+class Style:
+    # dead air (source frames)
+    dead_rms: float = 0.1
+    dead_min_s: float = 1.5
+    dead_pad_s: float = 0.25
+    # zoom on action (V1)
+    action_motion: float = 0.5
+    zoom_scale: float = 130.0
+    zoom_ramp_s: float = 0.4
+    # facecam (V2): webcam region 50 % x 60 % of the source, 2 % from its corner
+    cam_scale: float = 35.0
+    cam_pos: float = 0.30  # |pos_x| = |pos_y|; sign from the webcam corner
+    cam_crop_far: float = 48.0  # crop of the edges away from the webcam corner, left/right
+    cam_crop_far_v: float = 38.0  # ... top/bottom
+    cam_crop_near: float = 2.0
+    # still image (V3) and title (V4)
+    loud_rms: float = 0.6
+    still_scale: float = 60.0
+    still_pos: tuple[float, float] = (0.0, -0.2)
+    title_scale: float = 100.0
+    title_pos: tuple[float, float] = (0.0, 0.35)
+    # cleaning of binary rules (edit frames)
+    min_gap_s: float = 0.3
+    min_segment_s: float = 0.3
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def frames_of(seconds: float, fps: Fraction) -> int:
+    return max(1, round(seconds * float(fps)))
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[(start, end)) of the True runs."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def clean(mask: np.ndarray, min_gap: int, min_segment: int) -> np.ndarray:
+    """Fill interior gaps shorter than `min_gap` frames, then drop runs shorter than
+    `min_segment` frames."""
+    out = mask.astype(bool).copy()
+    for (_, end), (start, _) in pairwise(runs(out)):
+        if start - end < min_gap:
+            out[end:start] = True
+    for start, end in runs(out):
+        if end - start < min_segment:
+            out[start:end] = False
+    return out
+
+
+def dead_air_cuts(
+    is_speaking: np.ndarray, rms: np.ndarray, audio_mask: np.ndarray, fps: Fraction, style: Style
+) -> list[tuple[int, int]]:
+    """Source frame ranges [start, end) the editor removes (per source frame inputs)."""
+    dead = audio_mask & (is_speaking < 0.5) & (rms < style.dead_rms)
+    pad = frames_of(style.dead_pad_s, fps)
+    shortest = frames_of(style.dead_min_s, fps)
+    return [(s + pad, e - pad) for s, e in runs(dead) if e - s >= shortest]
+
+
+def zoom_curve(action: np.ndarray, fps: Fraction, style: Style) -> np.ndarray:
+    """Scale per frame: moves toward zoom_scale while `action`, toward 100 otherwise, at a
+    constant rate that covers the distance in zoom_ramp_s."""
+    step = 1.0 / frames_of(style.zoom_ramp_s, fps)
+    level = np.empty(len(action))
+    current = 0.0
+    for f, on in enumerate(action.tolist()):
+        current = min(1.0, current + step) if on else max(0.0, current - step)
+        level[f] = current
+    return 100.0 + (style.zoom_scale - 100.0) * level
+
+
+def cam_geometry(right: np.ndarray, bottom: np.ndarray, style: Style) -> np.ndarray:
+    """(n, 7) parameters of the facecam overlay for the webcam corner at each frame."""
+    sx = np.where(right, 1.0, -1.0)
+    sy = np.where(bottom, 1.0, -1.0)
+    near, far, far_v = style.cam_crop_near, style.cam_crop_far, style.cam_crop_far_v
+    return np.stack(
+        [
+            np.full(len(right), style.cam_scale),
+            style.cam_pos * sx,
+            style.cam_pos * sy,
+            np.where(right, far, near),  # crop_left: a webcam on the right loses the left
+            np.where(right, near, far),
+            np.where(bottom, far_v, near),  # crop_top
+            np.where(bottom, near, far_v),
+        ],
+        axis=1,
+    )
+
+
+@dataclass
+class EditTracks:
+    """The rule outputs per edit frame (n,) and the per-track parameter blocks."""
+
+    active: dict[int, np.ndarray]  # track -> bool (n,)
+    asset: dict[int, int]  # track -> role id
+    params: dict[int, np.ndarray]  # track -> (n, 7)
+
+
+def edit_tracks(features: dict[str, np.ndarray], fps: Fraction, style: Style) -> EditTracks:
+    """Rules 2-5 on edit frames. `features`: RULE_FEATURES -> (n,) values at each edit frame
+    (0 where the modality is missing)."""
+    n = len(features["rms"])
+    gap, shortest = frames_of(style.min_gap_s, fps), frames_of(style.min_segment_s, fps)
+
+    action = clean(features["motion"] >= style.action_motion, gap, shortest)
+    v1 = np.tile(np.array(NEUTRAL), (n, 1))
+    v1[:, 0] = zoom_curve(action, fps, style)
+
+    cam = clean((features["is_speaking"] > 0.5) & (features["face_count"] >= 1), gap, shortest)
+    v2 = cam_geometry(features["face_x"] >= 0.5, features["face_y"] >= 0.5, style)
+
+    still = clean(features["rms"] >= style.loud_rms, gap, shortest)
+    v3 = np.tile(np.array([style.still_scale, *style.still_pos, 0, 0, 0, 0], float), (n, 1))
+
+    title = clean(features["text_present"] > 0.5, gap, shortest)
+    v4 = np.tile(np.array([style.title_scale, *style.title_pos, 0, 0, 0, 0], float), (n, 1))
+    return EditTracks(
+        active={1: np.ones(n, dtype=bool), 2: cam, 3: still, 4: title},
+        asset={1: 1, 2: 2, 3: 4, 4: 5},
+        params={1: v1, 2: v2, 3: v3, 4: v4},
+    )
+
+
+def track_table(
+    tracks: EditTracks,
+    edit_id: str,
+    source_video_name: str,
+    fps: Fraction,
+    source_frames: np.ndarray,
+    n_tracks: int = 20,
+) -> pd.DataFrame:
+    """The SPEC track table (meta + n_tracks x 9 columns); inactive cells are neutral."""
+    n = len(source_frames)
+    roles = np.zeros((n, n_tracks, 2), dtype=np.int8)  # active, asset
+    values = np.empty((n, n_tracks, len(PARAMS)))
+    values[:] = NEUTRAL
+    for k, active in tracks.active.items():
+        if k > n_tracks:
+            continue
+        roles[active, k - 1] = (1, tracks.asset[k])
+        values[active, k - 1] = tracks.params[k][active]
+    meta = pd.DataFrame(
+        {
+            "edit_id": edit_id,
+            "source_video_name": source_video_name,
+            "frame": np.arange(n, dtype=np.int64),
+            # the same float expressions as xml2csv.sample, so the columns compare exactly
+            "timestamp": (np.arange(n, dtype=np.float64) * fps.denominator) / fps.numerator,
+            "source_timestamp": source_frames * (fps.denominator / fps.numerator),
+        }
+    )
+    tracks_range = range(1, n_tracks + 1)
+    role_names = [f"t{k:02d}_{c}" for k in tracks_range for c in ("active", "asset")]
+    value_names = [f"t{k:02d}_{c}" for k in tracks_range for c in PARAMS]
+    order = [f"t{k:02d}_{c}" for k in tracks_range for c in ("active", "asset", *PARAMS)]
+    blocks = [
+        meta,
+        pd.DataFrame(roles.reshape(n, -1), columns=role_names, copy=False),
+        pd.DataFrame(values.reshape(n, -1), columns=value_names, copy=False),
+    ]
+    return pd.concat(blocks, axis=1).reindex(columns=META_COLUMNS + order)
