@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -44,7 +46,7 @@ def test_clean_segments_leaves_no_short_segment_or_gap(bits, lo, gap):
     out = clean_segments(np.array(bits), lo, gap)
     runs = segments(out)
     assert all(end - start >= lo for start, end in runs)
-    assert all(b - a >= gap for (_, a), (b, _) in zip(runs, runs[1:], strict=False))
+    assert all(b - a >= gap for (_, a), (b, _) in pairwise(runs))
 
 
 def test_hysteresis_ignores_flicker_between_thresholds():
