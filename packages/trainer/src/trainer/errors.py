@@ -1,0 +1,21 @@
+"""The trainer's exceptions: one base class, so callers can catch everything we raise on purpose."""
+
+
+class TrainerError(Exception):
+    """Base class for every error the trainer raises about its input or its state."""
+
+
+class ConfigError(TrainerError, ValueError):
+    """A configuration file or override is malformed, has an unknown key or a wrong type."""
+
+
+class CheckpointError(TrainerError):
+    """A checkpoint is missing, corrupt, not a trainer checkpoint, or of another architecture."""
+
+
+class BatchError(TrainerError):
+    """A batch does not fit the model (shape/dtype) or holds a sample with no real frame."""
+
+
+class AnomalyError(TrainerError):
+    """Training was aborted after too many non-finite losses or gradients."""

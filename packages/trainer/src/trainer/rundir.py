@@ -1,0 +1,218 @@
+"""The run directory: config snapshot, environment, metrics (CSV + JSONL), log, curves, summary.
+
+Only rank 0 writes; every other rank gets a RunDir with `enabled=False` whose methods do nothing.
+
+    RUN_DIR/config.json        the TrainConfig used (reload with load_config)
+    RUN_DIR/environment.json   python/torch/numpy versions, platform, device, world size, git commit
+    RUN_DIR/train.log          the log of every run/resume into this folder (appended)
+    RUN_DIR/metrics.csv        one row per epoch, identical columns in every row
+    RUN_DIR/metrics.jsonl      the same rows as JSON objects
+    RUN_DIR/curves.png         loss and metric curves (needs matplotlib: extra `plots`)
+    RUN_DIR/tensorboard/       event files (config tensorboard=true and tensorboard installed)
+    RUN_DIR/checkpoints/       step-XXXXXXXX.pt, the newest keep_last plus the best
+    RUN_DIR/summary.json       final status, best metric and checkpoint, counts, timings
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("trainer")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def to_json(data: Any) -> str:
+    def clean(value: Any) -> Any:  # NaN/inf are not JSON: write null
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {str(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(data), indent=2, sort_keys=False) + "\n"
+
+
+def git_commit(cwd: Path | None = None) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment(device: str, world_size: int) -> dict[str, Any]:
+    import numpy
+    import torch
+
+    from trainer.__about__ import __version__
+
+    env = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "trainer": __version__,
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "device": device,
+        "cuda": torch.version.cuda,
+        "world_size": world_size,
+        "num_threads": torch.get_num_threads(),
+        "git_commit": git_commit(),
+        "argv": sys.argv,
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if device.startswith("cuda") and torch.cuda.is_available():
+        env["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return env
+
+
+class RunDir:
+    def __init__(self, path: str | Path, enabled: bool = True) -> None:
+        self.path = Path(path)
+        self.enabled = enabled
+        self.columns: list[str] | None = None
+        self.history: list[dict[str, Any]] = []
+        self._extra_warned: set[str] = set()
+        self._file_handler: logging.Handler | None = None
+        self._tb = None
+        if enabled:
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    # ---------------------------------------------------------------- logging
+    def open_log(self) -> None:
+        if not self.enabled:
+            return
+        handler = logging.FileHandler(self.path / "train.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        self._file_handler = handler
+
+    def open_tensorboard(self) -> None:
+        if not self.enabled:
+            return
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            log.warning("tensorboard=true but tensorboard is not installed; not writing events")
+            return
+        self._tb = SummaryWriter(str(self.path / "tensorboard"))
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+        if self._file_handler is not None:
+            log.removeHandler(self._file_handler)
+            self._file_handler.close()
+            self._file_handler = None
+
+    # ---------------------------------------------------------------- snapshots
+    def write_json(self, name: str, data: Any) -> None:
+        if self.enabled:
+            write_atomic(self.path / name, to_json(data))
+
+    # ---------------------------------------------------------------- metrics
+    def restore_history(self, history: list[dict[str, Any]]) -> None:
+        """After a resume: the rows of the completed epochs, as recorded in the checkpoint
+        (rows written after that checkpoint are dropped, since those epochs run again)."""
+        self.history = [dict(row) for row in history]
+        self.columns = list(history[0]) if history else None
+        self._rewrite_metrics()
+
+    def append_epoch(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Add one epoch's row. The first row fixes the columns; a later row missing a column gets
+        NaN, a new key is dropped with a warning, so every row has exactly the same keys."""
+        if self.columns is None:
+            self.columns = list(row)
+        for key in row:
+            if key not in self.columns and key not in self._extra_warned:
+                self._extra_warned.add(key)
+                log.warning("metric %r first appeared after epoch 0; not recorded", key)
+        full = {k: row.get(k, float("nan")) for k in self.columns}
+        self.history.append(full)
+        if self.enabled:
+            self._rewrite_metrics()
+            if self._tb is not None:
+                for key, value in full.items():
+                    if isinstance(value, int | float) and key not in ("epoch", "step"):
+                        self._tb.add_scalar(key, value, full.get("step", len(self.history)))
+                self._tb.flush()
+        return full
+
+    def _rewrite_metrics(self) -> None:
+        # a few hundred rows at most: rewriting whole files keeps both atomic and consistent
+        if not self.enabled:
+            return
+        buffer = io.StringIO()
+        if self.columns:
+            writer = csv.DictWriter(buffer, fieldnames=self.columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(self.history)
+        write_atomic(self.path / "metrics.csv", buffer.getvalue())
+        lines = [json.dumps(json.loads(to_json(row))) + "\n" for row in self.history]
+        write_atomic(self.path / "metrics.jsonl", "".join(lines))
+
+    # ---------------------------------------------------------------- curves
+    def plot(self) -> Path | None:
+        if not self.enabled or not self.history:
+            return None
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            log.info("matplotlib is not installed (extra `plots`); skipping curves.png")
+            return None
+        epochs = [row["epoch"] for row in self.history]
+        skip = {"epoch", "step", "lr", "time_s", "samples_per_s", "data_wait_frac", "skipped_steps"}
+        names = [k for k in self.columns or [] if k not in skip and not k.startswith("grad_norm")]
+        # one panel per quantity, train and validation together: loss, then each metric
+        panels: dict[str, list[str]] = {}
+        for key in names:
+            panels.setdefault(key.removeprefix("train_").removeprefix("val_"), []).append(key)
+        fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.6 * len(panels)), squeeze=False)
+        for ax, (quantity, keys) in zip(axes[:, 0], panels.items(), strict=True):
+            for key in keys:
+                ax.plot(epochs, [row[key] for row in self.history], marker="o", label=key)
+            values = [row[k] for row in self.history for k in keys]
+            if quantity == "loss" and all(isinstance(v, float) and v > 0 for v in values):
+                ax.set_yscale("log")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(quantity)
+            ax.legend()
+            ax.grid(alpha=0.3)
+        fig.tight_layout()
+        out = self.path / "curves.png"
+        tmp = self.path / f".curves.png.tmp-{os.getpid()}.png"
+        fig.savefig(tmp, dpi=100)
+        plt.close(fig)
+        os.replace(tmp, out)
+        return out
