@@ -72,12 +72,12 @@ def test_build_writes_a_store_a_split_and_a_summary(trained):
     assert (trained / "build" / "build.log").stat().st_size > 0
 
 
-def test_the_short_run_learns_and_beats_the_baseline_on_the_title_rule(trained):
+def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained):
     rows = pd.read_csv(trained / "run" / "trainer" / "metrics.csv")
-    assert rows["train_loss"].iloc[-1] < rows["train_loss"].iloc[0]
+    assert rows["train_loss"].iloc[-1] < 0.7 * rows["train_loss"].iloc[0]
     metrics = json.loads((trained / "run" / "evaluation" / "metrics.json").read_text())
-    titles = metrics["tracks"]["V4"]  # the title follows on-screen text: the easiest rule
-    assert titles["model"]["frame_f1"] > titles["baseline"]["frame_f1"]
+    stills = metrics["tracks"]["V3"]  # a still while the audio is loud: one feature, one rule
+    assert stills["model"]["frame_f1"] > stills["baseline"]["frame_f1"] + 0.2
     report = (trained / "run" / "evaluation" / "report.md").read_text()
     assert "| V1 | model |" in report and "training_curves.png" in report
     assert (trained / "run" / "evaluation" / "training_curves.png").exists()
@@ -143,3 +143,23 @@ def test_bad_input_gets_one_clear_message(trained, tmp_path):
     assert bad_type.exit_code == 2 and "train.epochs must be int" in bad_type.output
     no_model = runner.invoke(app, ["evaluate", str(trained / "build"), "-r", str(tmp_path)])
     assert no_model.exit_code == 2 and "no trained model" in no_model.output
+
+
+def test_the_demo_command_in_a_reduced_size(tmp_path):
+    """The README's main command, smaller: one folder with every artefact and a summary."""
+    out = tmp_path / "demo"
+    invoke("demo", out, "--edits", 6, "--seconds", 6, "--epochs", 1, *FAST)
+    summary = json.loads((out / "demo.json").read_text())
+    for path in (
+        "corpus/synth.json",
+        "build/build.json",
+        "run/train.json",
+        "evaluation/report.md",
+        "evaluation/metrics.json",
+        "prediction/predict.json",
+        "config.toml",
+    ):
+        assert (out / path).exists(), path
+    assert Path(summary["xmeml"]).exists() and summary["held_out_predicted"]
+    again = runner.invoke(app, ["demo", str(out), "--edits", "6"])
+    assert again.exit_code == 2 and "--overwrite" in again.output

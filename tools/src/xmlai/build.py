@@ -26,7 +26,7 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
     for what, path in (("xml folder", xml_dir), ("features folder", features_dir)):
         if not Path(path).is_dir():
             raise PipelineError(f"{what} {path} does not exist")
-    prepare_output(out, overwrite, BUILD_SUMMARY)
+    prepare_output(out, overwrite, "build")
     data = config.data
     with logging_to(out / "build.log"):
         log.info("build: %s + %s -> %s", xml_dir, features_dir, out)

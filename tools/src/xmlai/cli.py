@@ -187,7 +187,8 @@ def demo(
     out: Annotated[Path, typer.Argument(help="Output folder.")] = Path("out/xmlai-demo"),
     edits: Annotated[int, typer.Option(min=4, help="Synthetic recordings.")] = 110,
     seconds: Annotated[float, typer.Option(min=2, help="Seconds per recording.")] = 30.0,
-    epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 20,
+    tracks: Annotated[int, typer.Option(help="Tracks to model (the synthetic editor uses 4).")] = 4,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     overwrite: OverwriteOpt = False,
@@ -195,7 +196,7 @@ def demo(
     """synth -> build -> train -> evaluate -> predict a held-out recording, in one folder."""
     from xmlai.pipeline import run_demo
 
-    cfg = _guard(_config, config, set_, **{"train.epochs": epochs})
+    cfg = _guard(_config, config, set_, **{"train.epochs": epochs, "data.n_tracks": tracks})
     result = _guard(run_demo, out, cfg, n_edits=edits, seconds=seconds, overwrite=overwrite)
     typer.echo(
         f"demo finished in {result['seconds']:.0f} s: report -> {result['report']}, "

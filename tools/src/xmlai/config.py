@@ -58,6 +58,7 @@ class TrainSection:
     device: str = "auto"
     progress: bool = True
     active_on_weight: float = 2.0  # class weight of "on" in the active loss
+    regression_weight: float = 5.0  # regression targets are small numbers; let them count
 
 
 @dataclass
@@ -66,6 +67,7 @@ class SmoothSection:
     off_threshold: float = 0.4
     min_on_frames: int = 8
     min_off_frames: int = 4
+    median_frames: int = 9
 
 
 @dataclass

@@ -46,7 +46,7 @@ def run_demo(
 
     out = Path(out)
     started = time.perf_counter()
-    prepare_output(out, overwrite, DEMO_SUMMARY)
+    prepare_output(out, overwrite, "pipeline")
     (out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
     synthesize(out / "corpus", n_edits=n_edits, seconds=seconds, seed=config.data.seed)
     corpus = out / "corpus"
@@ -55,8 +55,7 @@ def run_demo(
     metrics = evaluate(out / "build", out / "run", out / "evaluation", config)
     split = json.loads((out / "build" / "split.json").read_text())
     held_out = split["val"][0]
-    tables = json.loads((out / "build" / "build.json").read_text())
-    video = _source_video(out / "build", held_out) or tables.get("video", "")
+    video = _source_video(out / "build", held_out)
     prediction = predict(out / "run", corpus / "features", video, out / "prediction", config)
     result = {
         "out": str(out),
@@ -70,9 +69,6 @@ def run_demo(
     return result
 
 
-def _source_video(build_dir: Path, edit_id: str) -> str | None:
+def _source_video(build_dir: Path, edit_id: str) -> str:
     manifest = json.loads((build_dir / "store" / "manifest.json").read_text())
-    for edit in manifest["edits"]:
-        if edit["edit_id"] == edit_id:
-            return edit["source_video_name"]
-    return None
+    return next(e["source_video_name"] for e in manifest["edits"] if e["edit_id"] == edit_id)

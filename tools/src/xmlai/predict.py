@@ -81,7 +81,7 @@ def predict(
     if not (run_dir / INPUTS).exists():
         raise PipelineError(f"{run_dir} holds no trained model (run `xmlai train` first)")
     inputs = json.loads((run_dir / INPUTS).read_text())
-    prepare_output(out, overwrite, PREDICT_SUMMARY)
+    prepare_output(out, overwrite, "predict")
     with logging_to(out / "predict.log"):
         index = discover_features(features_dir)
         files = index.lookup(video)

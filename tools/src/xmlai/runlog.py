@@ -63,17 +63,20 @@ def logging_to(path: Path):
         handler.close()
 
 
-def prepare_output(path: Path, overwrite: bool, marker: str) -> None:
+MARKER = ".xmlai"  # written first into every folder an xmlai command creates
+
+
+def prepare_output(path: Path, overwrite: bool, command: str) -> None:
     """Refuse an existing non-empty folder unless overwriting it, and then only one that an
-    xmlai command made (it holds `marker`): never wipe a folder a user pointed at by mistake."""
+    xmlai command made (it holds the marker): never wipe a folder a user pointed at by mistake.
+    An interrupted run leaves the marker, so it can be overwritten too."""
     if path.exists() and any(path.iterdir()):
         if not overwrite:
             raise PipelineError(f"{path} exists and is not empty (pass --overwrite to replace it)")
-        if not (path / marker).exists():
-            raise PipelineError(
-                f"{path} was not written by xmlai ({marker} missing); not removing it"
-            )
+        if not (path / MARKER).exists():
+            raise PipelineError(f"{path} was not made by xmlai ({MARKER} missing); not removing it")
         import shutil
 
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
+    (path / MARKER).write_text(json.dumps({"command": command}) + "\n", encoding="utf-8")

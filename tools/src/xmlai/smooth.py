@@ -12,6 +12,9 @@ TRACK_WIDTH = 9  # active, asset, scale, pos_x, pos_y, crop l/r/t/b
 NEUTRAL = np.array([0, 0, 100, 0, 0, 0, 0, 0, 0], dtype=np.float64)
 # keyframe tolerances per regression column: % zoom, frame fractions, % crop
 PARAM_TOLERANCE = np.array([0.5, 0.003, 0.003, 0.5, 0.5, 0.5, 0.5])
+# predicted values move within these bands without a keyframe: an editor's curves are constant
+# or ramps, a model's are those plus noise
+SNAP_TOLERANCE = np.array([2.5, 0.015, 0.015, 2.5, 2.5, 2.5, 2.5])
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,8 @@ class SmoothingConfig:
     off_threshold: float = 0.4  # ...and off below this one
     min_on_frames: int = 8  # shorter active segments are dropped
     min_off_frames: int = 4  # shorter gaps inside an active run are filled
-    param_tolerance_scale: float = 1.0  # multiplies PARAM_TOLERANCE for keyframe reduction
+    param_tolerance_scale: float = 1.0  # multiplies SNAP_TOLERANCE for keyframe reduction
+    median_frames: int = 9  # a running median before reduction removes per-frame noise
 
 
 def hysteresis(prob: np.ndarray, on: float, off: float) -> np.ndarray:
@@ -91,6 +95,23 @@ def keyframed(values: np.ndarray, tolerance: float) -> tuple[np.ndarray, int]:
     return np.interp(np.arange(len(values)), idx, values[idx]), len(idx)
 
 
+def running_median(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred running median, the window shrinking at the ends."""
+    if width <= 1 or len(values) < 3:
+        return values
+    half = width // 2
+    padded = np.pad(values, half, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    return np.median(windows, axis=1)
+
+
+def editor_curve(values: np.ndarray, tolerance: float, median_frames: int) -> np.ndarray:
+    """Noisy per-frame values -> a constant (when they stay within the band) or a few ramps."""
+    if len(values) == 0 or np.ptp(values) <= 2 * tolerance:
+        return np.full_like(values, np.median(values) if len(values) else 0.0)
+    return keyframed(running_median(values, median_frames), tolerance)[0]
+
+
 def smooth_tracks(
     active_prob: np.ndarray,
     asset_prob: np.ndarray,
@@ -101,7 +122,7 @@ def smooth_tracks(
     (n, N*9) track block in the table layout."""
     n, n_tracks = active_prob.shape
     out = np.tile(NEUTRAL, (n, n_tracks)).reshape(n, n_tracks, TRACK_WIDTH)
-    tol = PARAM_TOLERANCE * config.param_tolerance_scale
+    tol = SNAP_TOLERANCE * config.param_tolerance_scale
     for k in range(n_tracks):
         on = hysteresis(active_prob[:, k], config.on_threshold, config.off_threshold)
         on = clean_segments(on, config.min_on_frames, config.min_off_frames)
@@ -110,5 +131,6 @@ def smooth_tracks(
             out[start:end, k, 0] = 1
             out[start:end, k, 1] = 1 + int(np.argmax(scores))
             for p in range(7):
-                out[start:end, k, 2 + p] = keyframed(regression[start:end, k, p], tol[p])[0]
+                values = regression[start:end, k, p]
+                out[start:end, k, 2 + p] = editor_curve(values, tol[p], config.median_frames)
     return out.reshape(n, n_tracks * TRACK_WIDTH)

@@ -65,10 +65,13 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True) -> dict:
         torch.manual_seed(config.train.seed)
         model = MultiTrackTransformer(model_config(store, config))
         t = config.train
-        weights = LossConfig(active_class_weights=(1.0, t.active_on_weight))
+        weights = LossConfig(
+            active_class_weights=(1.0, t.active_on_weight), regression_weight=t.regression_weight
+        )
         loss = BatchLoss(model.config, MultiTrackLoss(weights))
         trainer_dir = run_dir / "trainer"
-        settings = {k: v for k, v in vars(t).items() if k != "active_on_weight"}
+        loss_keys = ("active_on_weight", "regression_weight")
+        settings = {k: v for k, v in vars(t).items() if k not in loss_keys}
         settings.update(
             progress=progress and t.progress,
             run_dir=str(trainer_dir),
