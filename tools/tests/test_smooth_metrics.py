@@ -105,3 +105,20 @@ def test_a_perfect_prediction_scores_perfectly_and_baseline_does_not():
     base = baseline_predictor([truth], 1)
     scored = evaluate([(truth, base(n), 30.0)], 1)["V1"]
     assert scored["boundary_f1_2frames"] == 0.0
+
+
+def test_no_frame_active_in_both_is_not_reported_as_zero_error():
+    n = 50
+    truth = block(n, np.arange(n) < 30, asset=4, scale=60)
+    never_on = block(n, np.zeros(n, dtype=bool))
+    scored = evaluate([(truth, never_on, 25.0)], 1)["V1"]
+    assert np.isnan(scored["scale_mae_pct"]) and scored["coverage"] == 0
+
+
+def test_summaries_are_strict_json(tmp_path):
+    import json
+
+    from xmlai.runlog import write_json
+
+    write_json(tmp_path / "s.json", {"a": np.float32(0.5), "b": float("nan"), "c": [np.int64(3)]})
+    assert json.loads((tmp_path / "s.json").read_text()) == {"a": 0.5, "b": None, "c": [3]}

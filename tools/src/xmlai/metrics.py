@@ -108,7 +108,8 @@ class Accumulator:
         self.minutes += len(truth) / fps / 60
 
     def report(self) -> dict:
-        mae = self.abs_err / max(self.both, 1)
+        # no frame active in both: there is nothing to measure, which is not an error of 0
+        mae = self.abs_err / self.both if self.both else np.full(7, np.nan)
         return {
             "frames_active_truth": self.truth_active,
             "frame_f1": f1(self.tp, self.fp, self.fn),

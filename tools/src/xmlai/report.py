@@ -179,7 +179,10 @@ def render_report(metrics: dict, pictures: list[str]) -> str:
     for track, pair in metrics["tracks"].items():
         for who in ("model", "baseline"):
             m = pair[who]
-            cells = [fmt.format(m[key]) if m[key] == m[key] else "n/a" for key, _, fmt in COLUMNS]
+            cells = [
+                fmt.format(m[key]) if _number(m[key]) is not None else "n/a"
+                for key, _, fmt in COLUMNS
+            ]
             lines.append(f"| {track} | {who} | " + " | ".join(cells) + " |")
         m = pair["model"]
         lines.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
 from contextlib import contextmanager
@@ -17,13 +18,28 @@ class PipelineError(Exception):
     """A pipeline step that cannot go on; the message says what to do about it."""
 
 
+def plain(value: Any) -> Any:
+    """Strict JSON: numpy scalars as numbers, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def write_json(path: Path, data: Any) -> None:
-    """Atomic: a temporary file beside the target, then a rename."""
+    """Atomic: a temporary file beside the target, then a rename. Strict JSON (no NaN)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
+            json.dump(
+                plain(data), handle, indent=2, ensure_ascii=False, default=str, allow_nan=False
+            )
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -135,8 +135,8 @@ def _inputs(store, config: RunConfig, fps: float, split: dict) -> dict:
         "modality_columns": store.manifest.get("modality_columns"),
         "normalisation": {m: v for m, v in (store.normalisation or {}).items() if m != "tracks"},
         "editor": {
-            "keyframes_per_min": kf / minutes if minutes else None,
-            "scale_jitter": jit_sum / jit_n if jit_n else None,
+            "keyframes_per_min": float(kf / minutes) if minutes else None,
+            "scale_jitter": float(jit_sum / jit_n) if jit_n else None,
         },
     }
 
