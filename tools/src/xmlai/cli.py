@@ -187,7 +187,7 @@ def demo(
     out: Annotated[Path, typer.Argument(help="Output folder.")] = Path("out/xmlai-demo"),
     edits: Annotated[int, typer.Option(min=4, help="Synthetic recordings.")] = 110,
     seconds: Annotated[float, typer.Option(min=2, help="Seconds per recording.")] = 30.0,
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 20,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 28,
     tracks: Annotated[int, typer.Option(help="Tracks to model (the synthetic editor uses 4).")] = 4,
     config: ConfigOpt = None,
     set_: SetOpt = None,

@@ -45,7 +45,7 @@ class ModelConfig:
 class TrainSection:
     epochs: int = 12
     batch_size: int = 16
-    lr: float = 1e-3
+    lr: float = 2e-3
     weight_decay: float = 0.01
     warmup_steps: int = 50
     min_lr_ratio: float = 0.05
