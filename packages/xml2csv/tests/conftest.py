@@ -11,6 +11,25 @@ from urllib.parse import quote
 import pytest
 
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "xmeml-corpus"
+# named here, not globbed, so the test ids stay the same (and skip) when the folder is absent
+CORPUS_FILES = [
+    "ccnmtl_fcp7_conecta_2997.xml",
+    "ccnmtl_fcp7_markp_2997.xml",
+    "nick_premiere_filtered.xml",
+    "nick_resolve_export.xml",
+    "otio_empty_name_tags.xml",
+    "otio_hiero_xml_export.xml",
+    "otio_premiere_enable_property.xml",
+    "otio_premiere_example.xml",
+    "otio_premiere_generators.xml",
+    "otio_sample_just_track.xml",
+]
+
+
+def pytest_generate_tests(metafunc):
+    """Any test asking for `corpus_file` runs once per real export."""
+    if "corpus_file" in metafunc.fixturenames:
+        metafunc.parametrize("corpus_file", CORPUS_FILES)
 
 
 @dataclass

@@ -10,23 +10,9 @@ from xml2csv import AssetRole, read_xmeml, sample
 
 pytestmark = pytest.mark.corpus
 
-FILES = [
-    "ccnmtl_fcp7_conecta_2997.xml",
-    "ccnmtl_fcp7_markp_2997.xml",
-    "nick_premiere_filtered.xml",
-    "nick_resolve_export.xml",
-    "otio_empty_name_tags.xml",
-    "otio_hiero_xml_export.xml",
-    "otio_premiere_enable_property.xml",
-    "otio_premiere_example.xml",
-    "otio_premiere_generators.xml",
-    "otio_sample_just_track.xml",
-]
 
-
-@pytest.mark.parametrize("name", FILES)
-def test_every_corpus_file_converts(corpus, name):
-    timeline = read_xmeml(corpus / name)
+def test_every_corpus_file_converts(corpus, corpus_file):
+    timeline = read_xmeml(corpus / corpus_file)
     table = sample(timeline)
     assert len(table) == timeline.sequence.duration
     assert len(table.columns) == 5 + 180

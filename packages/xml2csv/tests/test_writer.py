@@ -240,28 +240,13 @@ def test_bundled_example_round_trips_identically(tmp_path):
     assert [int(w.text) for w in scale.iter("when")] == [450, 510, 540, 594]
 
 
-CORPUS_FILES = [
-    "ccnmtl_fcp7_conecta_2997.xml",
-    "ccnmtl_fcp7_markp_2997.xml",
-    "nick_premiere_filtered.xml",
-    "nick_resolve_export.xml",
-    "otio_empty_name_tags.xml",
-    "otio_hiero_xml_export.xml",
-    "otio_premiere_enable_property.xml",
-    "otio_premiere_example.xml",
-    "otio_premiere_generators.xml",
-    "otio_sample_just_track.xml",
-]
-
-
 @pytest.mark.corpus
-@pytest.mark.parametrize("name", CORPUS_FILES)
-def test_corpus_tables_round_trip(corpus, tmp_path, name):
+def test_corpus_tables_round_trip(corpus, tmp_path, corpus_file):
     """Real edits (20 tracks): roles exactly, parameters within tolerance, source time, except
     inside nested sequences, which are written as empty placeholders (so the main source they
     hold is gone; otio_premiere_example.xml has 220 such frames)."""
-    table = sample(read_xmeml(corpus / name))
-    back = sample(read_xmeml(write_xmeml(table, tmp_path / name)))
+    table = sample(read_xmeml(corpus / corpus_file))
+    back = sample(read_xmeml(write_xmeml(table, tmp_path / corpus_file)))
     nested = (table[[f"t{k:02d}_asset" for k in range(1, 21)]] == AssetRole.NESTED_SEQUENCE).any(
         axis=1
     )
