@@ -20,6 +20,7 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
     from mttransformer import MultiTrackTransformer
     from seqwin import FrameStore, WindowDataset
     from xmlai.report import plot_timeline, plot_training, render_report
+    from xmlai.train import split_indices
 
     started = time.perf_counter()
     build_dir, run_dir, out = Path(build_dir), Path(run_dir), Path(out_dir)
@@ -29,9 +30,7 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
     with logging_to(out / "evaluate.log"):
         store = FrameStore(build_dir / "store")
         split = json.loads((build_dir / "split.json").read_text())
-        ids = {e.edit_id: n for n, e in enumerate(store.edits)}
-        val = [ids[i] for i in split["val"] if i in ids]
-        train = [ids[i] for i in split["train"] if i in ids]
+        train, val = split_indices(store, split)
         if not val:
             raise PipelineError("no held-out edit to evaluate (data.val_fraction is 0?)")
         model = MultiTrackTransformer.from_pretrained(run_dir / "model")

@@ -162,3 +162,33 @@ def baseline_predictor(train_blocks: list[np.ndarray], n_tracks: int):
         return np.tile(flat, (n_frames, 1))
 
     return predict
+
+
+def style_counts(blocks: np.ndarray, fps: float) -> dict:
+    """(n, N, 9) -> the raw sums behind keyframes per minute and scale jitter of one edit."""
+    on = blocks[..., 0] > 0.5
+    counts = {
+        "keyframes": 0,
+        "minutes": on.any(axis=1).sum() / fps / 60,
+        "jitter": 0.0,
+        "tracks": 0,
+    }
+    for k in np.flatnonzero(on.any(axis=0)):
+        counts["keyframes"] += sum(
+            keyframes(blocks[:, k, 2 + p], on[:, k], PARAM_TOLERANCE[p]) for p in range(3)
+        )
+        counts["jitter"] += jitter(blocks[:, k, 2], on[:, k])
+        counts["tracks"] += 1
+    return counts
+
+
+def style_summary(counts: list[dict]) -> dict:
+    """Keyframes per minute and mean scale jitter over edits (None where undefined)."""
+    minutes = sum(c["minutes"] for c in counts)
+    tracks = sum(c["tracks"] for c in counts)
+    return {
+        "keyframes_per_min": float(sum(c["keyframes"] for c in counts) / minutes)
+        if minutes
+        else None,
+        "scale_jitter": float(sum(c["jitter"] for c in counts) / tracks) if tracks else None,
+    }

@@ -121,21 +121,10 @@ def predict(
         sequence = sequence_from_source(source_view)
         xml_path = out / f"{Path(video).stem}.xml"
         write_xmeml(sequence, xml_path, fps=rate, sequence_name=f"{Path(video).stem} (xmlai)")
-        from xmlai.metrics import jitter, keyframes
-        from xmlai.smooth import PARAM_TOLERANCE
+        from xmlai.metrics import style_counts, style_summary
 
         blocks = smoothed.reshape(n_frames, -1, TRACK_WIDTH)
-        minutes = max(len(sequence), 1) / float(rate) / 60
-        kf = sum(
-            keyframes(blocks[:, k, 2 + p], blocks[:, k, 0] > 0.5, PARAM_TOLERANCE[p])
-            for k in range(blocks.shape[1])
-            for p in range(3)
-        )
-        jit = [
-            jitter(blocks[:, k, 2], blocks[:, k, 0] > 0.5)
-            for k in range(blocks.shape[1])
-            if blocks[:, k, 0].any()
-        ]
+        style = style_summary([style_counts(blocks, float(rate))])
         summary = {
             "video": video,
             "fps": str(rate),
@@ -148,9 +137,9 @@ def predict(
                 for k in range(blocks.shape[1])
                 if blocks[:, k, 0].any()
             },
-            "keyframes_per_min": kf / minutes,
+            "keyframes_per_min": style["keyframes_per_min"] or 0.0,
             "keyframes_per_min_editor": inputs.get("editor", {}).get("keyframes_per_min"),
-            "scale_jitter": float(np.mean(jit)) if jit else 0.0,
+            "scale_jitter": style["scale_jitter"] or 0.0,
             "scale_jitter_editor": inputs.get("editor", {}).get("scale_jitter"),
             "seconds": round(time.perf_counter() - started, 2),
         }

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
 
+from xml2csv.io import atomic_write
 from xmlai.smooth import TRACK_WIDTH, segments
 
 ROLE_NAMES = [
@@ -48,10 +48,10 @@ def _pyplot():
 
 
 def _save(fig, plt, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    finally:
+        plt.close(fig)
 
 
 def plot_training(trainer_dir: Path, path: Path) -> bool:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from xml2csv.io import atomic_write
 
 log = logging.getLogger("xmlai")
 
@@ -32,30 +32,13 @@ def plain(value: Any) -> Any:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Atomic: a temporary file beside the target, then a rename. Strict JSON (no NaN)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(
-                plain(data), handle, indent=2, ensure_ascii=False, default=str, allow_nan=False
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Atomic (temporary file, then rename); strict JSON (no NaN)."""
+    text = json.dumps(plain(data), indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    write_text(path, text)
 
 
 def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 @contextmanager

@@ -12,12 +12,19 @@ from xmlai.runlog import PipelineError, log, logging_to, write_json
 RUN_SUMMARY = "train.json"
 
 
+def split_indices(store, split: dict) -> tuple[list[int], list[int]]:
+    """The split's edit ids as store positions (edits the store could not hold are skipped)."""
+    index = {e.edit_id: n for n, e in enumerate(store.edits)}
+    return (
+        [index[i] for i in split["train"] if i in index],
+        [index[i] for i in split["val"] if i in index],
+    )
+
+
 def window_datasets(store, split: dict, config: RunConfig):
     from seqwin import WindowDataset
 
-    index = {e.edit_id: n for n, e in enumerate(store.edits)}
-    train = [index[i] for i in split["train"] if i in index]
-    val = [index[i] for i in split["val"] if i in index]
+    train, val = split_indices(store, split)
     if not train:
         raise PipelineError("the split has no training edit in the store")
     d = config.data
@@ -109,22 +116,16 @@ def _inputs(store, config: RunConfig, fps: float, split: dict) -> dict:
     """What prediction needs to read a new recording as the training data was read."""
     import numpy as np
 
-    from xmlai.metrics import jitter, keyframes
-    from xmlai.smooth import PARAM_TOLERANCE, TRACK_WIDTH
+    from xmlai.metrics import style_counts, style_summary
+    from xmlai.smooth import TRACK_WIDTH
 
-    ids = {e.edit_id: n for n, e in enumerate(store.edits)}
-    kf = jit_sum = minutes = 0.0
-    jit_n = 0
-    for edit in (ids[i] for i in split["train"] if i in ids):
-        blocks = np.asarray(store.arrays(edit)["tracks"]).reshape(-1, store.n_tracks, TRACK_WIDTH)
-        on = blocks[..., 0] > 0.5
-        minutes += on.any(axis=1).sum() / store.edits[edit].fps / 60
-        for k in np.flatnonzero(on.any(axis=0)):
-            kf += sum(
-                keyframes(blocks[:, k, 2 + p], on[:, k], PARAM_TOLERANCE[p]) for p in range(3)
-            )
-            jit_sum += jitter(blocks[:, k, 2], on[:, k])
-            jit_n += 1
+    counts = [
+        style_counts(
+            np.asarray(store.arrays(e)["tracks"]).reshape(-1, store.n_tracks, TRACK_WIDTH),
+            store.edits[e].fps,
+        )
+        for e in split_indices(store, split)[0]
+    ]
     return {
         "format": "xmlai-run-inputs",
         "version": 1,
@@ -134,10 +135,7 @@ def _inputs(store, config: RunConfig, fps: float, split: dict) -> dict:
         "modalities": list(store.modalities),
         "modality_columns": store.manifest.get("modality_columns"),
         "normalisation": {m: v for m, v in (store.normalisation or {}).items() if m != "tracks"},
-        "editor": {
-            "keyframes_per_min": float(kf / minutes) if minutes else None,
-            "scale_jitter": float(jit_sum / jit_n) if jit_n else None,
-        },
+        "editor": style_summary(counts),
     }
 
 

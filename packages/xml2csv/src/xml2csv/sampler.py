@@ -127,14 +127,9 @@ def sample_source_view(timeline: Timeline, table: pd.DataFrame | None = None, **
     kept = first_seq_frame >= 0
 
     track_cols = [c for c in table.columns if c not in META_COLUMNS]
-    neutral = table[track_cols].iloc[:0].reindex(range(n_src))
-    for col in track_cols:
-        default = 100.0 if col.endswith(("_scale", "_opacity")) else 0
-        neutral[col] = default
-    picked = table[track_cols].to_numpy()[first_seq_frame[kept]] if kept.any() else None
-    body = neutral.to_numpy(dtype=np.float64)
-    if picked is not None:
-        body[kept] = picked
+    neutral = [100.0 if col.endswith(("_scale", "_opacity")) else 0.0 for col in track_cols]
+    body = np.tile(np.array(neutral), (n_src, 1))
+    body[kept] = table[track_cols].to_numpy(dtype=np.float64)[first_seq_frame[kept]]
     view = pd.DataFrame(body, columns=track_cols)
     for col in track_cols:
         if col.endswith(("_active", "_asset")):
