@@ -98,8 +98,9 @@ def test_a_masked_modality_contributes_nothing(tiny_config, make_batch, fusion):
         torch.testing.assert_close(after[key], before[key], rtol=0, atol=0)
 
 
-def test_padded_frames_cannot_change_real_frames(tiny_config, make_batch):
-    config = tiny_config()
+@pytest.mark.parametrize("conv_kernel", [0, 5])
+def test_padded_frames_cannot_change_real_frames(tiny_config, make_batch, conv_kernel):
+    config = tiny_config(conv_kernel=conv_kernel)
     model = MultiTrackTransformer(config).eval()
     batch = make_batch(config, B=2, L=9, n_real=[6, 9])
     before = _run(model, batch)
@@ -190,6 +191,7 @@ def test_learned_positions_refuse_frames_past_max_frames(tiny_config, make_batch
         {"fusion": "concat", "positional": "learned"},
         {"fusion": "add", "given_tracks": (1,)},
         {"given_tracks": (0, 3), "positional": "learned"},
+        {"conv_kernel": 3},
     ],
 )
 def test_every_parameter_receives_a_gradient(tiny_config, make_batch, overrides):
@@ -296,6 +298,8 @@ def test_float64_features_are_accepted(tiny_config, make_batch):
         ({"modalities": {}}, "at least one input"),
         ({"feature_names": {"audio": ["x"], "visual": list("abcde")}}, "lists 1 names"),
         ({"regression_scale": (1.0,) * 6}, "need 7 values"),
+        ({"conv_kernel": 4}, "conv_kernel=4"),
+        ({"conv_kernel": -1}, "conv_kernel=-1"),
     ],
 )
 def test_invalid_configs_are_refused_with_the_field_named(tiny_config, overrides, match):
@@ -313,3 +317,18 @@ def test_config_round_trips_through_json(tiny_config):
     assert again == config
     with pytest.raises(ConfigError, match=r"unknown fields \['colour'\]"):
         MultiTrackConfig.from_dict({**config.to_dict(), "colour": 1})
+
+
+def test_the_convolution_sees_exactly_its_width_of_neighbours(tiny_config, make_batch):
+    """One block with a kernel of 3 and no attention reach (a single frame's worth of change)
+    moves the frames within 1 of the changed one and no other."""
+    config = tiny_config(conv_kernel=3, n_layers=1)
+    model = MultiTrackTransformer(config).eval()
+    block = model.blocks[0]
+    x = torch.randn(1, 12, config.d_model)
+    real = torch.ones(1, 12, dtype=torch.bool)
+    changed = x.clone()
+    changed[0, 6] += 1.0
+    delta = (block.conv(block.ln_conv(changed), real) - block.conv(block.ln_conv(x), real)).abs()
+    moved = delta.sum(-1)[0] > 0
+    assert moved.tolist() == [i in (5, 6, 7) for i in range(12)]

@@ -49,6 +49,8 @@ class MultiTrackConfig:
     head_hidden: int = 128
     fusion: str = "gated"
     positional: str = "sinusoidal"
+    # a depthwise temporal convolution of this width in every block (Conformer); 0 = none
+    conv_kernel: int = 0
     max_frames: int = 8192  # only for positional="learned": absolute frames must stay below it
     modality_dropout: float = 0.1  # training only: drop a whole modality of a window
     # normalised regression target = (raw - offset) / scale, so an inactive track is all zeros
@@ -150,6 +152,8 @@ class MultiTrackConfig:
         ):
             if value < 1:
                 fail(f"{label}={value} must be at least 1")
+        if self.conv_kernel < 0 or (self.conv_kernel and self.conv_kernel % 2 == 0):
+            fail(f"conv_kernel={self.conv_kernel} must be 0 (none) or an odd width")
         if self.d_model % self.n_heads:
             fail(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
         if (

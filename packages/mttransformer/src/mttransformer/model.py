@@ -4,6 +4,7 @@ features (B, L, D_m) per modality --embed--> (B, L, S, d)  S streams: modalities
                                   --fuse-->  (B, L, d)     gated sum by default
 + positions of absolute frames (start_frame + 0..L-1): no window restarts its clock at zero
                                   --encode-> (B, L, d)     pre-LN blocks on SDPA
+                                                           (+ a depthwise conv, conv_kernel)
 + one learned embedding per predicted track (B, L, P, d)
                                   --heads--> active (B, L, P, 2), asset (B, L, P, 10),
                                              regression (B, L, P, 7)
@@ -58,16 +59,44 @@ class FeedForward(nn.Module):
         return self.dropout(self.down(F.gelu(self.up(x))))
 
 
+class LocalConv(nn.Module):
+    """Conformer's convolution module. Editing rules hinge on exact local timing (a silence
+    that lasts 1.5 s, an onset this frame); a depthwise convolution gets that from a few
+    weights, where attention over sinusoidal positions learns it slowly."""
+
+    def __init__(self, config: MultiTrackConfig):
+        super().__init__()
+        d, k = config.d_model, config.conv_kernel
+        self.pointwise_in = nn.Linear(d, 2 * d)
+        self.depthwise = nn.Conv1d(d, d, k, padding=k // 2, groups=d)
+        self.norm = nn.LayerNorm(d)
+        self.pointwise_out = nn.Linear(d, d)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        x = F.glu(self.pointwise_in(x), dim=-1)  # (B, L, d)
+        x = x.masked_fill(~real[..., None], 0.0)  # padding reads as silence, not as values
+        x = self.depthwise(x.transpose(1, 2)).transpose(1, 2)  # (B, L, d)
+        return self.dropout(self.pointwise_out(F.silu(self.norm(x))))
+
+
 class Block(nn.Module):
     def __init__(self, config: MultiTrackConfig):
         super().__init__()
         self.ln_attn = nn.LayerNorm(config.d_model)
         self.attn = SelfAttention(config)
+        if config.conv_kernel:
+            self.ln_conv = nn.LayerNorm(config.d_model)
+            self.conv = LocalConv(config)
+        else:
+            self.conv = None
         self.ln_ff = nn.LayerNorm(config.d_model)
         self.ff = FeedForward(config)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_attn(x), allowed)
+        if self.conv is not None:
+            x = x + self.conv(self.ln_conv(x), real)
         return x + self.ff(self.ln_ff(x))
 
 
@@ -163,7 +192,10 @@ class MultiTrackTransformer(nn.Module):
         nn.init.normal_(self.track_embedding, std=0.02)
         # GPT-2: scale the residual projections by depth so the residual stream stays O(1)
         for block in self.blocks:
-            for proj in (block.attn.proj, block.ff.down):
+            projections = [block.attn.proj, block.ff.down]
+            if block.conv is not None:
+                projections.append(block.conv.pointwise_out)
+            for proj in projections:
                 nn.init.normal_(proj.weight, std=0.02 / math.sqrt(2 * config.n_layers))
 
     @staticmethod
@@ -225,7 +257,7 @@ class MultiTrackTransformer(nn.Module):
         eye = torch.eye(L, dtype=torch.bool, device=real.device)
         allowed = real[:, None, None, :] | eye  # (B, 1, L, L)
         for block in self.blocks:
-            x = block(x, allowed)
+            x = block(x, allowed, real)
         x = self.ln_final(x)  # (B, L, d)
 
         # 4. per-track heads
