@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from xmlai.config import RunConfig
+from xmlai.editor_style import EditorStyle
 from xmlai.metrics import baseline_predictor
 from xmlai.metrics import evaluate as score
 from xmlai.runlog import PipelineError, log, logging_to, write_json, write_text
@@ -41,9 +42,10 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
         )
         predictions = predict_edits(model, dataset)
         smoothing = SmoothingConfig(**vars(config.smooth))
+        style = editor_style(run_dir, store.n_tracks)
         truth = {e: np.asarray(store.arrays(e)["tracks"], dtype=np.float64) for e in val}
         fps = {e: float(store.edits[e].fps) for e in val}
-        preds = {e: predictions[e].smoothed(smoothing) for e in val}
+        preds = {e: predictions[e].smoothed(smoothing, style, fps[e]) for e in val}
         n_tracks = store.n_tracks
         baseline = baseline_predictor(
             [np.asarray(store.arrays(e)["tracks"]) for e in train], n_tracks
@@ -68,3 +70,10 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
         write_text(out / "report.md", render_report(metrics, pictures))
         log.info("evaluate: %d held-out edits -> %s", len(val), out)
     return metrics
+
+
+def editor_style(run_dir: Path, n_tracks: int) -> EditorStyle:
+    """The habits learned at training time (none for a run trained before they were kept)."""
+    path = Path(run_dir) / "inputs.json"
+    data = json.loads(path.read_text()).get("style") if path.exists() else None
+    return EditorStyle.from_dict(data, n_tracks)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xmlai.editor_style import EditorStyle
 from xmlai.smooth import SmoothingConfig, smooth_tracks
 
 
@@ -17,8 +18,12 @@ class FramePredictions:
     asset_prob: np.ndarray  # (n, N, 10)
     regression: np.ndarray  # (n, N, 7) in table units (%, frame fractions)
 
-    def smoothed(self, config: SmoothingConfig) -> np.ndarray:
-        return smooth_tracks(self.active_prob, self.asset_prob, self.regression, config)
+    def smoothed(
+        self, config: SmoothingConfig, style: EditorStyle | None = None, fps: float = 30.0
+    ) -> np.ndarray:
+        return smooth_tracks(
+            self.active_prob, self.asset_prob, self.regression, config, style=style, fps=fps
+        )
 
 
 def predict_edits(model, dataset, batch_size: int = 32) -> dict[int, FramePredictions]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from xmlai.config import RunConfig
+from xmlai.editor_style import EditorStyle
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig
 
@@ -109,7 +110,8 @@ def predict(
         model = MultiTrackTransformer.from_pretrained(run_dir / "model")
         dataset = WindowDataset(store, length=config.data.window, overlap=config.data.overlap)
         frames = predict_edits(model, dataset)[0]
-        smoothed = frames.smoothed(SmoothingConfig(**vars(config.smooth)))
+        style = EditorStyle.from_dict(inputs.get("style"), inputs["n_tracks"])
+        smoothed = frames.smoothed(SmoothingConfig(**vars(config.smooth)), style, float(rate))
         source_view = table.copy()
         source_view.iloc[:, 5:] = smoothed
         for col in source_view.columns[5:]:
@@ -124,7 +126,7 @@ def predict(
         from xmlai.metrics import style_counts, style_summary
 
         blocks = smoothed.reshape(n_frames, -1, TRACK_WIDTH)
-        style = style_summary([style_counts(blocks, float(rate))])
+        stats = style_summary([style_counts(blocks, float(rate))])
         summary = {
             "video": video,
             "fps": str(rate),
@@ -137,9 +139,9 @@ def predict(
                 for k in range(blocks.shape[1])
                 if blocks[:, k, 0].any()
             },
-            "keyframes_per_min": style["keyframes_per_min"] or 0.0,
+            "keyframes_per_min": stats["keyframes_per_min"] or 0.0,
             "keyframes_per_min_editor": inputs.get("editor", {}).get("keyframes_per_min"),
-            "scale_jitter": style["scale_jitter"] or 0.0,
+            "scale_jitter": stats["scale_jitter"] or 0.0,
             "scale_jitter_editor": inputs.get("editor", {}).get("scale_jitter"),
             "seconds": round(time.perf_counter() - started, 2),
         }

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from xmlai.editor_style import EditorStyle
 
 TRACK_WIDTH = 9  # active, asset, scale, pos_x, pos_y, crop l/r/t/b
 NEUTRAL = np.array([0, 0, 100, 0, 0, 0, 0, 0, 0], dtype=np.float64)
@@ -15,6 +19,8 @@ PARAM_TOLERANCE = np.array([0.5, 0.003, 0.003, 0.5, 0.5, 0.5, 0.5])
 # predicted values move within these bands without a keyframe: an editor's curves are constant
 # or ramps, a model's are those plus noise
 SNAP_TOLERANCE = np.array([2.5, 0.015, 0.015, 2.5, 2.5, 2.5, 2.5])
+# a segment or gap may be this much shorter than the editor's shortest before it is cleaned away
+MIN_LENGTH_SLACK = 0.75
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,27 @@ def hysteresis(prob: np.ndarray, on: float, off: float) -> np.ndarray:
             current = True
         state[t] = current
     return state
+
+
+def place_boundaries(active: np.ndarray, prob: np.ndarray, level: float = 0.5) -> np.ndarray:
+    """Hysteresis decides which segments exist but puts their ends late (the far threshold);
+    move each end to where the probability crosses `level`, never into a neighbour."""
+    out = active.astype(bool).copy()
+    runs = segments(out)
+    for i, (start, end) in enumerate(runs):
+        floor = runs[i - 1][1] + 1 if i else 0
+        ceiling = runs[i + 1][0] - 1 if i + 1 < len(runs) else len(out)
+        while start > floor and prob[start - 1] >= level:
+            start -= 1
+        while start < end - 1 and prob[start] < level:
+            start += 1
+        while end < ceiling and prob[end] >= level:
+            end += 1
+        while end > start + 1 and prob[end - 1] < level:
+            end -= 1
+        out[runs[i][0] : runs[i][1]] = False
+        out[start:end] = True
+    return out
 
 
 def segments(active: np.ndarray) -> list[tuple[int, int]]:
@@ -105,11 +132,48 @@ def running_median(values: np.ndarray, width: int) -> np.ndarray:
     return np.median(windows, axis=1)
 
 
-def editor_curve(values: np.ndarray, tolerance: float, median_frames: int) -> np.ndarray:
-    """Noisy per-frame values -> a constant (when they stay within the band) or a few ramps."""
-    if len(values) == 0 or np.ptp(values) <= 2 * tolerance:
-        return np.full_like(values, np.median(values) if len(values) else 0.0)
-    return keyframed(running_median(values, median_frames), tolerance)[0]
+def snap(values: np.ndarray, levels: np.ndarray, tolerance: float) -> np.ndarray:
+    """Values within `tolerance` of one of the editor's levels become that level."""
+    values = np.asarray(values, dtype=np.float64)
+    if not len(levels) or not values.size:
+        return values
+    nearest = levels[np.argmin(np.abs(values[..., None] - levels), axis=-1)]
+    return np.where(np.abs(values - nearest) <= tolerance, nearest, values)
+
+
+def limit_rate(values: np.ndarray, max_step: float) -> np.ndarray:
+    """No move faster than max_step per frame: the mean of a forward and a backward slew-rate
+    limiter, so a step becomes a ramp centred on it rather than one that starts late."""
+    forward, backward = values.astype(np.float64), values.astype(np.float64)
+    for t in range(1, len(values)):
+        forward[t] = np.clip(forward[t], forward[t - 1] - max_step, forward[t - 1] + max_step)
+    for t in range(len(values) - 2, -1, -1):
+        backward[t] = np.clip(backward[t], backward[t + 1] - max_step, backward[t + 1] + max_step)
+    return (forward + backward) / 2
+
+
+def editor_curve(
+    values: np.ndarray,
+    tolerance: float,
+    median_frames: int,
+    levels: np.ndarray = np.empty(0),
+    constant: bool = False,
+    max_step: float | None = None,
+) -> np.ndarray:
+    """Noisy per-frame values -> a constant (when they stay within the band, or the editor never
+    moves this parameter inside a segment) or a few ramps no steeper than the editor's
+    (`max_step` per frame); keyframes near one of the editor's levels land exactly on it, so
+    plateaus are flat."""
+    if len(values) == 0:
+        return values
+    if constant or np.ptp(values) <= 2 * tolerance:
+        return np.full_like(values, snap(np.median(values), levels, tolerance))
+    smooth = running_median(values, median_frames)
+    knots = reduce_to_keyframes(smooth, tolerance)
+    curve = np.interp(np.arange(len(values)), knots, snap(smooth[knots], levels, tolerance))
+    if max_step:
+        curve = keyframed(limit_rate(curve, max_step), tolerance)[0]
+    return curve
 
 
 def smooth_tracks(
@@ -117,20 +181,41 @@ def smooth_tracks(
     asset_prob: np.ndarray,
     regression: np.ndarray,
     config: SmoothingConfig = SmoothingConfig(),
+    style: EditorStyle | None = None,
+    fps: float = 30.0,
 ) -> np.ndarray:
     """(n, N) P(active), (n, N, 10) asset probabilities, (n, N, 7) raw-unit parameters ->
-    (n, N*9) track block in the table layout."""
+    (n, N*9) track block in the table layout. With the editor's `style` (learned from their
+    training edits), segments, gaps and parameters follow their habits too."""
     n, n_tracks = active_prob.shape
     out = np.tile(NEUTRAL, (n, n_tracks)).reshape(n, n_tracks, TRACK_WIDTH)
     tol = SNAP_TOLERANCE * config.param_tolerance_scale
     for k in range(n_tracks):
+        habits = style.tracks[k] if style is not None else None
+        min_on, min_off = _min_lengths(config, habits, fps)
         on = hysteresis(active_prob[:, k], config.on_threshold, config.off_threshold)
-        on = clean_segments(on, config.min_on_frames, config.min_off_frames)
+        on = clean_segments(place_boundaries(on, active_prob[:, k]), min_on, min_off)
         for start, end in segments(on):
             scores = asset_prob[start:end, k, 1:].sum(axis=0)  # role 0 means "none"
             out[start:end, k, 0] = 1
             out[start:end, k, 1] = 1 + int(np.argmax(scores))
             for p in range(7):
-                values = regression[start:end, k, p]
-                out[start:end, k, 2 + p] = editor_curve(values, tol[p], config.median_frames)
+                out[start:end, k, 2 + p] = editor_curve(
+                    regression[start:end, k, p],
+                    tol[p],
+                    config.median_frames,
+                    habits.levels_array(p) if habits else np.empty(0),
+                    habits.constant[p] if habits else False,
+                    habits.max_rate[p] / fps if habits and habits.max_rate[p] else None,
+                )
     return out.reshape(n, n_tracks * TRACK_WIDTH)
+
+
+def _min_lengths(config: SmoothingConfig, habits, fps: float) -> tuple[int, int]:
+    """The configured minimum lengths, raised toward the editor's shortest segment and gap."""
+    min_on, min_off = config.min_on_frames, config.min_off_frames
+    if habits is not None and habits.min_on_s is not None:
+        min_on = max(min_on, int(habits.min_on_s * fps * MIN_LENGTH_SLACK))
+    if habits is not None and habits.min_off_s is not None:
+        min_off = max(min_off, int(habits.min_off_s * fps * MIN_LENGTH_SLACK))
+    return min_on, min_off

@@ -49,6 +49,7 @@ def model_config(store, config: RunConfig):
         dropout=m.dropout,
         fusion=m.fusion,
         positional=m.positional,
+        conv_kernel=m.conv_kernel,
         modality_dropout=m.modality_dropout,
         max_frames=max(8192, int(max(store.n_frames)) + config.data.window),
     )
@@ -116,15 +117,16 @@ def _inputs(store, config: RunConfig, fps: float, split: dict) -> dict:
     """What prediction needs to read a new recording as the training data was read."""
     import numpy as np
 
+    from xmlai.editor_style import learn_editor_style
     from xmlai.metrics import style_counts, style_summary
     from xmlai.smooth import TRACK_WIDTH
 
-    counts = [
-        style_counts(
-            np.asarray(store.arrays(e)["tracks"]).reshape(-1, store.n_tracks, TRACK_WIDTH),
-            store.edits[e].fps,
-        )
+    edits = [
+        (np.asarray(store.arrays(e)["tracks"], dtype=np.float64), float(store.edits[e].fps))
         for e in split_indices(store, split)[0]
+    ]
+    counts = [
+        style_counts(tracks.reshape(len(tracks), -1, TRACK_WIDTH), fps) for tracks, fps in edits
     ]
     return {
         "format": "xmlai-run-inputs",
@@ -136,6 +138,7 @@ def _inputs(store, config: RunConfig, fps: float, split: dict) -> dict:
         "modality_columns": store.manifest.get("modality_columns"),
         "normalisation": {m: v for m, v in (store.normalisation or {}).items() if m != "tracks"},
         "editor": style_summary(counts),
+        "style": learn_editor_style(edits).to_dict(),
     }
 
 
