@@ -74,6 +74,9 @@ def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained
         if k in metrics["tracks"]
     ]
     assert max(gains) > 0.3
+    # the editor's habits are learned with the model: V1 (the main video) sits at 100 %
+    habits = json.loads((trained / "run" / "inputs.json").read_text())["style"]["tracks"]
+    assert len(habits) == 4 and 100.0 in habits[0]["levels"][0]
     report = (trained / "run" / "evaluation" / "report.md").read_text()
     assert "| V1 | model |" in report and "training_curves.png" in report
     assert (trained / "run" / "evaluation" / "training_curves.png").exists()
@@ -144,8 +147,11 @@ def test_bad_input_gets_one_clear_message(trained, tmp_path):
 def test_the_demo_command_in_a_reduced_size(tmp_path):
     """The README's main command, smaller: one folder with every artefact and a summary."""
     out = tmp_path / "demo"
-    invoke("demo", out, "--edits", 6, "--seconds", 6, "--epochs", 1, *FAST)
+    config = tmp_path / "quick.toml"
+    config.write_text("[train]\nepochs = 1\n")  # a config file's keys beat the demo's defaults
+    invoke("demo", out, "--edits", 6, "--seconds", 6, "--config", config, *FAST)
     summary = json.loads((out / "demo.json").read_text())
+    assert "epochs = 1\n" in (out / "config.toml").read_text()
     for path in (
         "corpus/synth.json",
         "build/build.json",

@@ -19,7 +19,7 @@ SetOpt = Annotated[
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")]
 
 
-def _config(path: Path | None, sets: list[str] | None, **extra):
+def _config(path: Path | None, sets: list[str] | None, defaults: dict | None = None, **extra):
     from xmlai.config import load_config
 
     overrides = {}
@@ -29,7 +29,7 @@ def _config(path: Path | None, sets: list[str] | None, **extra):
             raise _fail(f"--set takes section.key=value, got {item!r}")
         overrides[key.strip()] = _value(raw.strip())
     overrides.update({k: v for k, v in extra.items() if v is not None})
-    return load_config(path, overrides)
+    return load_config(path, overrides, defaults)
 
 
 def _value(raw: str):
@@ -182,13 +182,22 @@ def run(
     typer.echo(f"run: report -> {result['report']}")
 
 
+DEMO_DEFAULTS = {"train.epochs": 20, "data.n_tracks": 4}
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Argument(help="Output folder.")] = Path("out/xmlai-demo"),
     edits: Annotated[int, typer.Option(min=4, help="Synthetic recordings.")] = 110,
     seconds: Annotated[float, typer.Option(min=2, help="Seconds per recording.")] = 30.0,
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 28,
-    tracks: Annotated[int, typer.Option(help="Tracks to model (the synthetic editor uses 4).")] = 4,
+    epochs: Annotated[
+        int | None,
+        typer.Option(help=f"Training epochs [default: {DEMO_DEFAULTS['train.epochs']}]."),
+    ] = None,
+    tracks: Annotated[
+        int | None,
+        typer.Option(help="Tracks to model [default: 4, the synthetic editor's].", min=1),
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     overwrite: OverwriteOpt = False,
@@ -196,7 +205,9 @@ def demo(
     """synth -> build -> train -> evaluate -> predict a held-out recording, in one folder."""
     from xmlai.pipeline import run_demo
 
-    cfg = _guard(_config, config, set_, **{"train.epochs": epochs, "data.n_tracks": tracks})
+    # the demo's own defaults sit under --config and --set; explicit options win over both
+    extra = {"train.epochs": epochs, "data.n_tracks": tracks}
+    cfg = _guard(_config, config, set_, DEMO_DEFAULTS, **extra)
     result = _guard(run_demo, out, cfg, n_edits=edits, seconds=seconds, overwrite=overwrite)
     typer.echo(
         f"demo finished in {result['seconds']:.0f} s: report -> {result['report']}, "

@@ -110,16 +110,27 @@ def _toml_value(value: Any) -> str:
     return repr(value)
 
 
-def load_config(path: str | Path | None = None, overrides: dict | None = None) -> RunConfig:
-    """The defaults, then the TOML file, then `overrides` ({"section.key": value})."""
+def load_config(
+    path: str | Path | None = None, overrides: dict | None = None, defaults: dict | None = None
+) -> RunConfig:
+    """RunConfig's defaults, then a command's own `defaults`, then the TOML file, then
+    `overrides` (both {"section.key": value})."""
     data: dict[str, Any] = {}
+    for dotted, value in (defaults or {}).items():
+        section, _, key = dotted.partition(".")
+        data.setdefault(section, {})[key] = value
     if path is not None:
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            from_file = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as err:
             raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from None
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path}: not valid TOML: {err}") from None
+        for section, values in from_file.items():
+            if isinstance(values, dict) and isinstance(data.get(section), dict):
+                data[section].update(values)
+            else:
+                data[section] = values
     for dotted, value in (overrides or {}).items():
         section, _, key = dotted.partition(".")
         data.setdefault(section, {})[key] = value
