@@ -77,8 +77,13 @@ def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained
     # the editor's habits are learned with the model: V1 (the main video) sits at 100 %
     habits = json.loads((trained / "run" / "inputs.json").read_text())["style"]["tracks"]
     assert len(habits) == 4 and 100.0 in habits[0]["levels"][0]
+    assert metrics["roles"]["main source"]["model"]["frames_truth"] > 0
     report = (trained / "run" / "evaluation" / "report.md").read_text()
-    assert "| V1 | model |" in report and "training_curves.png" in report
+    assert (
+        "| V1 | model |" in report
+        and "| main source |" in report
+        and "training_curves.png" in report
+    )
     assert (trained / "run" / "evaluation" / "training_curves.png").exists()
 
 

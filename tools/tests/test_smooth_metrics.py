@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xmlai.metrics import baseline_predictor, boundary_f1, evaluate, macro_f1
+from xmlai.metrics import baseline_predictor, boundary_f1, evaluate, evaluate_roles, macro_f1
 from xmlai.smooth import (
     SmoothingConfig,
     clean_segments,
@@ -105,6 +105,21 @@ def test_a_perfect_prediction_scores_perfectly_and_baseline_does_not():
     base = baseline_predictor([truth], 1)
     scored = evaluate([(truth, base(n), 30.0)], 1)["V1"]
     assert scored["boundary_f1_2frames"] == 0.0
+
+
+def test_roles_are_scored_on_screen_whatever_track_shows_them():
+    n = 100
+    on = np.arange(n) < 40
+    still_on_v2 = np.concatenate([block(n, on & False), block(n, on, asset=4)], axis=1)
+    still_on_v1 = np.concatenate([block(n, on, asset=4), block(n, on & False)], axis=1)
+    roles = evaluate_roles([(still_on_v2, still_on_v1, 30.0)])
+    assert roles == {
+        "still image": {"frames_truth": 40, "frame_f1": 1.0, "boundary_f1_2frames": 1.0}
+    }
+    title_instead = np.concatenate([block(n, on, asset=5), block(n, on & False)], axis=1)
+    wrong = evaluate_roles([(still_on_v2, title_instead, 30.0)])
+    assert wrong["still image"]["frame_f1"] == 0.0
+    assert wrong["text"] == {"frames_truth": 0, "frame_f1": 0.0, "boundary_f1_2frames": 0.0}
 
 
 def test_no_frame_active_in_both_is_not_reported_as_zero_error():

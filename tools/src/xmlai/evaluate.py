@@ -11,7 +11,7 @@ import numpy as np
 
 from xmlai.config import RunConfig
 from xmlai.editor_style import EditorStyle
-from xmlai.metrics import baseline_predictor
+from xmlai.metrics import baseline_predictor, evaluate_roles
 from xmlai.metrics import evaluate as score
 from xmlai.runlog import PipelineError, log, logging_to, write_json, write_text
 from xmlai.smooth import SmoothingConfig
@@ -50,12 +50,19 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
         baseline = baseline_predictor(
             [np.asarray(store.arrays(e)["tracks"]) for e in train], n_tracks
         )
-        model_scores = score(((truth[e], preds[e], fps[e]) for e in val), n_tracks)
-        base_scores = score(((truth[e], baseline(len(truth[e])), fps[e]) for e in val), n_tracks)
+        model_pairs = [(truth[e], preds[e], fps[e]) for e in val]
+        base_pairs = [(truth[e], baseline(len(truth[e])), fps[e]) for e in val]
+        model_scores, base_scores = score(model_pairs, n_tracks), score(base_pairs, n_tracks)
         used = [k for k in model_scores if model_scores[k]["frames_active_truth"] > 0]
+        model_roles, base_roles = evaluate_roles(model_pairs), evaluate_roles(base_pairs)
+        empty = {"frames_truth": 0, "frame_f1": 0.0, "boundary_f1_2frames": 0.0}
         metrics = {
             "held_out_edits": [store.edits[e].edit_id for e in val],
             "tracks": {k: {"model": model_scores[k], "baseline": base_scores[k]} for k in used},
+            "roles": {
+                role: {"model": model_roles[role], "baseline": base_roles.get(role, empty)}
+                for role in model_roles
+            },
             "seconds": round(time.perf_counter() - started, 2),
         }
         write_json(out / "metrics.json", metrics)

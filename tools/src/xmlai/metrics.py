@@ -142,6 +142,48 @@ def evaluate(pairs, n_tracks: int) -> dict:
     return {f"V{k + 1}": acc.report() for k, acc in enumerate(accs)}
 
 
+ROLE_NAMES = {
+    1: "main source",
+    2: "main source overlay",
+    3: "other video",
+    4: "still image",
+    5: "text",
+    6: "matte",
+    7: "nested sequence",
+    8: "other graphic",
+    9: "unresolved",
+}
+
+
+def evaluate_roles(pairs) -> dict:
+    """Per asset role (xml2csv.AssetRole): frame F1 of "some track shows this role" and the
+    boundary F1 of when it appears and goes, within +-2 frames. pairs as for `evaluate`."""
+    counts = {role: np.zeros(6) for role in ROLE_NAMES}  # frames tp fp fn, cuts tp fp fn
+    truth_frames = dict.fromkeys(ROLE_NAMES, 0)
+    for truth, pred, _fps in pairs:
+        t = truth.reshape(len(truth), -1, TRACK_WIDTH)
+        p = pred.reshape(len(pred), -1, TRACK_WIDTH)
+        for role in ROLE_NAMES:
+            shown = ((t[..., 0] > 0.5) & (np.rint(t[..., 1]) == role)).any(axis=1)
+            claimed = ((p[..., 0] > 0.5) & (np.rint(p[..., 1]) == role)).any(axis=1)
+            truth_frames[role] += int(shown.sum())
+            counts[role][:3] += (
+                np.sum(shown & claimed),
+                np.sum(~shown & claimed),
+                np.sum(shown & ~claimed),
+            )
+            counts[role][3:] += boundary_f1(shown, claimed, 2)[1:]
+    return {
+        ROLE_NAMES[role]: {
+            "frames_truth": truth_frames[role],
+            "frame_f1": f1(*counts[role][:3]),
+            "boundary_f1_2frames": f1(*counts[role][3:]),
+        }
+        for role in ROLE_NAMES
+        if truth_frames[role] or counts[role][1]
+    }
+
+
 def baseline_predictor(train_blocks: list[np.ndarray], n_tracks: int):
     """Majority active and asset, mean parameters, per track, from the training edits."""
     stacked = np.concatenate(train_blocks).reshape(-1, n_tracks, TRACK_WIDTH)

@@ -189,5 +189,28 @@ def render_report(metrics: dict, pictures: list[str]) -> str:
             f"| {track} | editor | | | | | | | | | {m['jitter_editor']:.4f} | "
             f"{m['keyframes_per_min_editor']:.1f} |"
         )
+    lines += _role_table(metrics.get("roles", {}))
     lines += ["", *[f"![{p}]({p})" for p in pictures[1:]], ""]
     return "\n".join(lines)
+
+
+def _role_table(roles: dict) -> list[str]:
+    """Per asset role: is something of this kind on screen, frame by frame, and when it comes
+    and goes (whatever track it is on)."""
+    if not roles:
+        return []
+    lines = [
+        "",
+        "Per asset role (on any track): frame F1 of the role being on screen, and F1 of the "
+        "frames where it appears or goes, within ±2 frames.",
+        "",
+        "| asset role | frames (truth) | frame F1 model | baseline | cut F1 ±2f model | baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    for role, pair in roles.items():
+        m, b = pair["model"], pair["baseline"]
+        lines.append(
+            f"| {role} | {m['frames_truth']} | {m['frame_f1']:.3f} | {b['frame_f1']:.3f} | "
+            f"{m['boundary_f1_2frames']:.3f} | {b['boundary_f1_2frames']:.3f} |"
+        )
+    return lines
