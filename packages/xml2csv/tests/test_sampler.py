@@ -219,6 +219,19 @@ def test_tracks_above_the_limit_are_dropped_and_counted(xm, write):
     assert "t04_active" not in table.columns
 
 
+def test_a_base_track_above_the_limit_is_reported_not_silently_demoted(xm, write):
+    short, long = xm.track(xm.clip(0, 2, 0, 2)), xm.track(xm.clip(0, 10, 0, 10))
+    timeline = read_xmeml(write(xm.document(short, short, long)))
+    assert timeline.base_track == 3
+    table = sample(timeline, n_tracks=2)
+    assert set(table["t01_asset"]) == {0, 2}  # the only main-source frames left are overlays
+    sample(timeline, n_tracks=2)
+    assert [w for w in timeline.warnings if "base track V3" in w] == [
+        "the main source's base track V3 is above n_tracks=2: no frame shows the main source "
+        "(role 1), only overlays of it (role 2)"
+    ]
+
+
 def test_ntsc_timestamps_are_exact_fractions(xm, write):
     table = table_of(
         write, xm.document(xm.track(xm.clip(0, 3000, 0, 3000)), timebase=30, ntsc=True)

@@ -84,6 +84,13 @@ def predict(
     inputs = json.loads((run_dir / INPUTS).read_text())
     prepare_output(out, overwrite, "predict")
     with logging_to(out / "predict.log"):
+        if inputs.get("view") == "sequence":
+            # such a model learned edit frames, whose cuts it cannot see in a raw recording
+            log.warning(
+                "%s was trained on sequence frames (data.view = 'sequence'); it predicts "
+                "overlays and parameters here as if nothing were cut",
+                run_dir,
+            )
         index = discover_features(features_dir)
         files = index.lookup(video)
         if not files:
@@ -130,6 +137,7 @@ def predict(
         summary = {
             "video": video,
             "fps": str(rate),
+            "trained_view": inputs.get("view", "source"),
             "source_frames": n_frames,
             "sequence_frames": len(sequence),
             "xmeml": str(xml_path),

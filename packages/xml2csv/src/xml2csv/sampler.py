@@ -64,6 +64,13 @@ def sample(
     timeline.tracks_truncated = sum(
         1 for t in seq.tracks[n_tracks:] if t.enabled and any(i.enabled for i in t.items)
     )
+    if timeline.base_track is not None and timeline.base_track > n_tracks:
+        lost = (
+            f"the main source's base track V{timeline.base_track} is above n_tracks={n_tracks}: "
+            "no frame shows the main source (role 1), only overlays of it (role 2)"
+        )
+        if lost not in timeline.warnings:
+            timeline.warnings.append(lost)
     for track in seq.tracks[:n_tracks]:
         if not track.enabled:
             continue
