@@ -37,7 +37,7 @@ class ModelConfig:
     dropout: float = 0.1
     fusion: str = "gated"
     positional: str = "sinusoidal"
-    conv_kernel: int = 31  # a depthwise temporal convolution per block (1 s at 30 fps); 0 = none
+    conv_kernel: int = 15  # a depthwise temporal convolution per block (0.5 s at 30 fps); 0 = none
     # hiding a modality in training teaches the model to guess what it would have said; that
     # guess is wrong wherever the edit depends on the feature being there, so it is off
     modality_dropout: float = 0.0
