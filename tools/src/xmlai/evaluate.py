@@ -15,6 +15,7 @@ from xmlai.metrics import baseline_predictor, evaluate_roles
 from xmlai.metrics import evaluate as score
 from xmlai.runlog import PipelineError, log, logging_to, write_json, write_text
 from xmlai.smooth import SmoothingConfig
+from xmlai.train import INPUTS
 
 
 def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int = 3) -> dict:
@@ -81,6 +82,6 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
 
 def editor_style(run_dir: Path, n_tracks: int) -> EditorStyle:
     """The habits learned at training time (none for a run trained before they were kept)."""
-    path = Path(run_dir) / "inputs.json"
+    path = Path(run_dir) / INPUTS
     data = json.loads(path.read_text()).get("style") if path.exists() else None
     return EditorStyle.from_dict(data, n_tracks)

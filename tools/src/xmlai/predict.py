@@ -18,8 +18,8 @@ from xmlai.config import RunConfig
 from xmlai.editor_style import EditorStyle
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig
+from xmlai.train import INPUTS
 
-INPUTS = "inputs.json"  # what a trained run needs to read a new recording like its training data
 PREDICT_SUMMARY = "predict.json"
 
 

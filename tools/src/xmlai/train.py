@@ -10,6 +10,7 @@ from xmlai.config import RunConfig
 from xmlai.runlog import PipelineError, log, logging_to, write_json
 
 RUN_SUMMARY = "train.json"
+INPUTS = "inputs.json"  # what a trained run needs to read a new recording like its training data
 
 
 def split_indices(store, split: dict) -> tuple[list[int], list[int]]:
@@ -107,7 +108,7 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True) -> dict:
             "trainer": summary,
             "fps": _typical_fps(store),
         }
-        write_json(run_dir / "inputs.json", _inputs(store, config, result["fps"], split))
+        write_json(run_dir / INPUTS, _inputs(store, config, result["fps"], split))
         write_json(run_dir / "config.json", config.to_dict())
         write_json(run_dir / RUN_SUMMARY, result)
     return result
