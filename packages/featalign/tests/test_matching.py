@@ -61,3 +61,16 @@ def test_full_name_is_a_second_candidate(tmp_path):
 def test_missing_folder_is_a_warning_not_an_error(tmp_path):
     index = discover_features(tmp_path / "nope")
     assert index.files == {} and index.warnings
+
+
+def test_side_files_beside_features_are_ignored_without_a_warning(tmp_path):
+    folder = tmp_path / "talk"
+    folder.mkdir()
+    (folder / "audio.csv").write_text("time,rms\n0,0.1\n")
+    for side in ("media.json", "schema.toml", "words.json", "extract.json"):
+        (folder / side).write_text("{}")
+    (tmp_path / "mediafeat.log").write_text("")
+    (tmp_path / "talk.notes.xyz").write_text("")  # not a side file: still reported
+    index = discover_features(tmp_path)
+    assert set(index.lookup("talk.mp4")) == {"audio"}
+    assert len(index.warnings) == 1 and "talk.notes.xyz" in index.warnings[0]

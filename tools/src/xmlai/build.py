@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from xmlai.config import RunConfig
+from xmlai.features import feature_schemas, media_info
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 
 BUILD_SUMMARY = "build.json"
@@ -73,6 +74,10 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
         if not usable:
             raise PipelineError(f"none of the edits' source videos has features in {features_dir}")
 
+        media = _media_facts(usable, features)
+        schemas = feature_schemas(features_dir)
+        if schemas:
+            log.info("feature schema from mediafeat: %s", sorted(schemas))
         ids = [str(t["edit_id"].iloc[0]) for t in usable]
         videos = [str(t["source_video_name"].iloc[0]) for t in usable]
         split = split_by_group(ids, data.val_fraction, data.seed, groups=videos)
@@ -84,6 +89,7 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
             pd.concat(usable, ignore_index=True),
             features,
             out / "store",
+            schema=schemas,
             max_gap_s=data.max_gap_s,
             fit_on=train_ids,
             n_tracks=data.n_tracks,
@@ -102,6 +108,7 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
             "store_failures": store.failures,
             "store_warnings": store.warnings,
             "frames": store.n_frames,
+            "media": media,
             "modalities": store.modalities,
             "train_edits": len(train_ids),
             "val_edits": len(val_ids),
@@ -111,3 +118,24 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
         write_json(out / BUILD_SUMMARY, summary)
         log.info("build done: %d edits, %d frames", len(store.edits), store.n_frames)
     return summary
+
+
+def _media_facts(tables: list[pd.DataFrame], features) -> dict[str, dict]:
+    """Per source video, what its media.json says (when mediafeat made the features); an edit
+    that shows source time past the recording's end is reported, since those frames have no
+    features."""
+    facts = {}
+    for table in tables:
+        video = str(table["source_video_name"].iloc[0])
+        info = media_info(features, video)
+        if info is None:
+            continue
+        facts[video] = {k: getattr(info, k) for k in ("fps", "duration_s", "width", "height",
+                                                       "variable_frame_rate", "frame_count")}  # fmt: skip
+        shown = table["source_timestamp"].max()
+        if info.fps and shown > info.duration_s + float(1 / info.frame_rate):
+            log.warning(
+                "%s: shows %s up to %.2f s, but the recording lasts %.2f s (media.json)",
+                table["edit_id"].iloc[0], video, shown, info.duration_s,
+            )  # fmt: skip
+    return facts

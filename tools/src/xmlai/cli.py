@@ -50,13 +50,16 @@ def _fail(message: str) -> typer.Exit:
 def _guard(fn, *args, **kwargs):
     """Known failures become one clear message and exit code 2, never a traceback."""
     from featalign import FeatAlignError
+    from mediafeat import MediaError
     from seqwin import SeqwinError
     from xml2csv import XmemlError
     from xmlai.config import ConfigError
     from xmlai.runlog import PipelineError
     from xmlai.synth import SynthError
 
-    known = (PipelineError, ConfigError, XmemlError, FeatAlignError, SeqwinError, SynthError)
+    known = (
+        PipelineError, ConfigError, XmemlError, FeatAlignError, SeqwinError, SynthError, MediaError
+    )  # fmt: skip
     try:
         return fn(*args, **kwargs)
     except known as err:
@@ -82,6 +85,29 @@ def synth(
         synthesize, out, n_edits=edits, seconds=seconds, seed=seed, overwrite=overwrite
     )
     typer.echo(f"synth: {summary.n_edits} edits -> {out}")
+
+
+@app.command()
+def features(
+    recordings: Annotated[list[Path], typer.Argument(help="Recordings or folders (recursive).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Features folder.")],
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes [one per core].")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    overwrite: Annotated[bool, typer.Option(help="Redo recordings that are current.")] = False,
+) -> None:
+    """Recordings -> feature files (audio, visual, words), resumable; `[features]` settings."""
+    from xmlai.features import extract_features
+
+    cfg = _guard(_config, config, set_)
+    summary = _guard(extract_features, recordings, out, cfg, workers, overwrite)
+    for item in summary["files"]:
+        if item["status"] == "failed":
+            typer.secho(f"failed: {item['error']}", fg="red", err=True)
+    counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items())
+    typer.echo(f"features: {counts}, {summary['realtime_factor']}x realtime -> {out}")
+    if summary["counts"]["failed"]:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -148,14 +174,16 @@ def evaluate(
 def predict(
     run_dir: Annotated[Path, typer.Option("--run", "-r", help="The training run folder.")],
     features_dir: Annotated[Path, typer.Argument(help="Folder with the recording's features.")],
-    video: Annotated[str, typer.Argument(help="The recording's file name (e.g. stream.mp4).")],
+    video: Annotated[
+        str, typer.Argument(help="The recording (its features are made if missing), or its name.")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     fps: Annotated[float | None, typer.Option(help="The recording's frame rate.")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """A new recording's features -> per-frame CSV -> smoothed -> xmeml for Premiere."""
+    """A new recording (or its features) -> per-frame CSV -> smoothed -> xmeml for Premiere."""
     from xmlai.predict import predict as run_predict
 
     cfg = _guard(_config, config, set_)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mediafeat import ExtractConfig
+
 
 class ConfigError(ValueError):
     """A config file or option that cannot be used as given."""
@@ -87,6 +89,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainSection = field(default_factory=TrainSection)
     smooth: SmoothSection = field(default_factory=SmoothSection)
+    features: ExtractConfig = field(default_factory=ExtractConfig)  # mediafeat's own settings
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -95,7 +98,9 @@ class RunConfig:
         lines = []
         for section, values in self.to_dict().items():
             lines.append(f"[{section}]")
-            lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+            lines += [
+                f"{key} = {_toml_value(value)}" for key, value in values.items() if value is not None
+            ]  # TOML has no null: an unset optional path is left out
             lines.append("")
         return "\n".join(lines)
 
@@ -103,6 +108,8 @@ class RunConfig:
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Path):
+        value = str(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
@@ -184,6 +191,10 @@ def _check(config: RunConfig, source: str) -> None:
         raise ConfigError(f"{source}: need n_tracks >= 1, window >= 1 and 0 <= overlap < window")
     if not 0 <= d.val_fraction < 1:
         raise ConfigError(f"{source}: data.val_fraction must be in [0, 1)")
+    try:  # the library checks its own settings, and turns paths into Paths
+        config.features = ExtractConfig(**vars(config.features))
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{source}: [features]: {err}") from None
     s = config.smooth
     if not 0 <= s.off_threshold <= s.on_threshold <= 1:
         raise ConfigError(f"{source}: need 0 <= smooth.off_threshold <= on_threshold <= 1")

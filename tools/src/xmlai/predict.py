@@ -16,6 +16,7 @@ import pandas as pd
 
 from xmlai.config import RunConfig
 from xmlai.editor_style import EditorStyle
+from xmlai.features import extract_features, feature_schemas, media_info
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig
 from xmlai.train import INPUTS
@@ -71,7 +72,7 @@ def predict(
     fps: float | None = None,
     overwrite: bool = False,
 ) -> dict:
-    from featalign import Normaliser, build_frame_store, discover_features, load_features
+    from featalign import Normaliser, build_frame_store
     from mttransformer import MultiTrackTransformer
     from seqwin import FrameStore, WindowDataset
     from xml2csv import write_xmeml
@@ -91,13 +92,13 @@ def predict(
                 "overlays and parameters here as if nothing were cut",
                 run_dir,
             )
-        index = discover_features(features_dir)
+        video, recording, index = _features_of(video, features_dir, config)
         files = index.lookup(video)
         if not files:
             raise PipelineError(f"no feature files for {video!r} in {features_dir}")
-        rate = fps_fraction(fps or inputs["fps"])
-        ends = [load_features(path).times[-1] for path in files.values()]
-        n_frames = int(max(ends) * rate) + 1
+        info = media_info(index, video)
+        rate, rate_from = _frame_rate(fps, info, inputs)
+        n_frames = _frame_count(info, rate, files)
         table = recording_table(video, n_frames, rate, inputs["n_tracks"])
         normalisers = {
             m: Normaliser.from_dict(d)
@@ -109,6 +110,7 @@ def predict(
             index,
             out / "store",
             modalities=inputs["modalities"],
+            schema=feature_schemas(features_dir),
             normalisers=normalisers,
             n_tracks=inputs["n_tracks"],
             max_gap_s=config.data.max_gap_s,
@@ -129,7 +131,10 @@ def predict(
         write_table(source_view, out / "frames.csv")
         sequence = sequence_from_source(source_view)
         xml_path = out / f"{Path(video).stem}.xml"
-        write_xmeml(sequence, xml_path, fps=rate, sequence_name=f"{Path(video).stem} (xmlai)")
+        write_xmeml(
+            sequence, xml_path, fps=rate, sequence_name=f"{Path(video).stem} (xmlai)",
+            source_duration_frames=n_frames, **_media_args(recording, info),
+        )  # fmt: skip
         from xmlai.metrics import style_counts, style_summary
 
         blocks = smoothed.reshape(n_frames, -1, TRACK_WIDTH)
@@ -137,6 +142,7 @@ def predict(
         summary = {
             "video": video,
             "fps": str(rate),
+            "fps_from": rate_from,
             "trained_view": inputs.get("view", "source"),
             "source_frames": n_frames,
             "sequence_frames": len(sequence),
@@ -158,3 +164,52 @@ def predict(
             "predict: %s -> %s (%d of %d frames kept)", video, xml_path, len(sequence), n_frames
         )
     return summary
+
+
+def _features_of(video: str, features_dir, config: RunConfig):
+    """(the recording's name, its path or None, the features index). Given the recording
+    itself, its features are extracted first unless they are current."""
+    from featalign import discover_features
+    from mediafeat import is_current
+
+    path = Path(video)
+    if path.is_file():
+        if not is_current(path, features_dir, config.features):
+            log.info("predict: extracting features of %s into %s", path, features_dir)
+            summary = extract_features([path], features_dir, config)
+            failed = [f["error"] for f in summary["files"] if f["status"] == "failed"]
+            if failed:
+                raise PipelineError(failed[0])
+        return path.name, path, discover_features(features_dir)
+    return video, None, discover_features(features_dir)
+
+
+def _media_args(recording: Path | None, info) -> dict:
+    """The written file points at the recording and declares its real picture size."""
+    args = {}
+    if recording is not None:
+        args["source_pathurl"] = recording.resolve().as_uri()
+    if info is not None and info.display_width and info.display_height:
+        args["width"], args["height"] = info.display_width, info.display_height
+    return args
+
+
+def _frame_rate(fps: float | None, info, inputs: dict) -> tuple[Fraction, str]:
+    """The recording's frame rate: --fps, else its media.json, else (a guess, logged) the
+    training edits' rate."""
+    if fps:
+        return fps_fraction(fps), "option"
+    if info is not None and info.fps:
+        return Fraction(info.fps), "media.json"
+    log.warning("no media.json and no --fps: assuming the training edits' %s fps", inputs["fps"])
+    return fps_fraction(inputs["fps"]), "training edits (guessed)"
+
+
+def _frame_count(info, rate: Fraction, files: dict) -> int:
+    """Frames of the recording: decoded count from media.json, else up to the last feature."""
+    from featalign import load_features
+
+    if info is not None and info.frame_count and Fraction(info.fps or 0) == rate:
+        return int(info.frame_count)
+    ends = [load_features(path).times[-1] for path in files.values()]
+    return int(max(ends) * rate) + 1

@@ -43,11 +43,12 @@ def write_text(path: Path, text: str) -> None:
 
 @contextmanager
 def logging_to(path: Path):
-    """Send the libraries' log records (xmlai, xml2csv, featalign, seqwin, trainer) to a file."""
+    """Send the libraries' log records (xmlai and every library) to a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, mode="a", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    loggers = [logging.getLogger(n) for n in ("xmlai", "xml2csv", "featalign", "seqwin", "trainer")]
+    names = ("xmlai", "xml2csv", "featalign", "seqwin", "trainer", "mediafeat")
+    loggers = [logging.getLogger(n) for n in names]
     saved = [(lg, lg.level) for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)

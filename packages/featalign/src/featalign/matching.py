@@ -22,6 +22,8 @@ from featalign.tables import CSV_SUFFIXES, PARQUET_SUFFIXES
 log = logging.getLogger("featalign")
 
 FEATURE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
+# written beside feature files by extractors (media facts, schemas, words, logs): not features
+SIDE_FILE_SUFFIXES = (".json", ".toml", ".log", ".lock", ".srt", ".vtt", ".txt", ".md")
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 
 
@@ -88,7 +90,7 @@ def discover_features(features_dir: str | Path) -> FeatureIndex:
     paths = sorted(p for p in root.iterdir() if p.is_file())
     paths += sorted(p for d in sorted(root.iterdir()) if d.is_dir() for p in d.iterdir())
     for path in paths:
-        if path.name.startswith("."):
+        if path.name.startswith(".") or path.suffix.lower() in SIDE_FILE_SUFFIXES:
             continue
         parts = _split_feature_name(path, root)
         if parts is None:

@@ -1,0 +1,169 @@
+"""extract(): one decoding pass -> a complete features folder, or none; resumable; partial
+results for damaged files; media.json corrected by what was decoded."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from fractions import Fraction
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from mediafeat import ExtractConfig, MediaError, extract, is_current
+from mediafeat.columns import AUDIO_COLUMNS, EXTRACT_JSON, MEDIA_JSON, SCHEMA_TOML, TIME
+
+FAST = ExtractConfig(text=False, faces=False)  # the detectors have their own tests
+
+
+def _cut_at(n: int, size=(320, 180)):
+    """Frames: one flat image before frame n, a different textured one from n on."""
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    before = np.zeros((h, w, 3), np.uint8) + np.array([30, 60, 200], np.uint8)
+    after = np.stack([(xx * 3) % 256, (yy * 5) % 256, ((xx + yy) * 2) % 256], -1).astype(np.uint8)
+    return lambda i: before if i < n else after
+
+
+@pytest.fixture
+def clip(make_video, tone):
+    sound = np.concatenate([tone(1.0), np.zeros((2, 48000), np.float32), tone(1.0)], axis=1)
+    return make_video("my clip é.mp4", n_frames=90, fps=30, frame=_cut_at(45), audio=sound)
+
+
+def _table(folder, modality):
+    return pq.read_table(folder / f"{modality}.parquet").to_pandas()
+
+
+def test_writes_every_file_with_stream_times(clip, tmp_path):
+    result = extract(clip, tmp_path / "features", FAST)
+    folder = tmp_path / "features" / "my clip é"
+    assert result.status == "ok" and result.out == str(folder)
+    assert {p.name for p in folder.iterdir()} >= {
+        "audio.parquet", "visual.parquet", MEDIA_JSON, SCHEMA_TOML, EXTRACT_JSON,
+    }  # fmt: skip
+    audio, visual = _table(folder, "audio"), _table(folder, "visual")
+    assert list(audio.columns) == [TIME, *AUDIO_COLUMNS]
+    assert np.median(np.diff(audio[TIME])) == pytest.approx(0.02)
+    assert result.modalities == {"audio": len(audio), "visual": len(visual)}
+    # visual rows sit on frame times (k / 30 s), 5 per second, plus the cut's own row
+    frames = visual[TIME].to_numpy() * 30
+    assert np.allclose(frames, np.round(frames), atol=1e-6)
+    cut_rows = visual.loc[visual["scene_cut"] == 1, TIME].to_numpy()
+    assert cut_rows == pytest.approx([45 / 30])
+    # the silence between the tones
+    quiet = audio[(audio[TIME] > 1.2) & (audio[TIME] < 1.8)]
+    loud = audio[(audio[TIME] > 0.2) & (audio[TIME] < 0.8)]
+    assert quiet["rms"].max() < 0.01 < loud["rms"].min()
+
+
+def test_media_json_and_summary(clip, tmp_path):
+    extract(clip, tmp_path, FAST)
+    folder = tmp_path / "my clip é"
+    media = json.loads((folder / MEDIA_JSON).read_text())
+    assert media["fps"] == "30" and media["frame_count"] == 90
+    assert media["frame_count_source"] == "decoded"
+    assert (media["width"], media["height"], media["audio_channels"]) == (320, 180, 2)
+    done = json.loads((folder / EXTRACT_JSON).read_text())
+    assert done["status"] == "ok" and done["realtime_factor"] > 0
+    assert done["media_seconds"] == pytest.approx(3.0, abs=0.1)
+
+
+def test_schema_declares_kinds(clip, tmp_path):
+    extract(clip, tmp_path, FAST)
+    schema = tomllib.loads((tmp_path / "my clip é" / SCHEMA_TOML).read_text())
+    assert schema["time_column"] == TIME
+    visual, audio = schema["modalities"]["visual"], schema["modalities"]["audio"]
+    assert "scene_cut" in visual["binary"] and "is_speaking" in audio["binary"]
+    assert "motion" in visual["continuous"] and "rms" in audio["continuous"]
+    width = visual["embeddings"]["emb"]
+    columns = _table(tmp_path / "my clip é", "visual").columns
+    assert width == sum(c.startswith("emb_") for c in columns) > 0
+
+
+def test_rerun_skips_current_and_redoes_changed(clip, tmp_path):
+    assert extract(clip, tmp_path, FAST).status == "ok"
+    assert is_current(clip, tmp_path, FAST)
+    assert extract(clip, tmp_path, FAST).status == "skipped"
+    assert extract(clip, tmp_path, FAST, overwrite=True).status == "ok"
+    other = ExtractConfig(text=False, faces=False, visual_rate_hz=2.0)
+    assert not is_current(clip, tmp_path, other)
+    assert extract(clip, tmp_path, other).status == "ok"
+    stat = clip.stat()
+    os.utime(clip, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the video was replaced
+    assert not is_current(clip, tmp_path, other)
+
+
+def test_refuses_a_folder_it_did_not_make(clip, tmp_path):
+    mine = tmp_path / "my clip é"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(MediaError, match="not made by mediafeat"):
+        extract(clip, tmp_path, FAST)
+    assert (mine / "notes.txt").read_text() == "mine"
+
+
+def test_a_failure_leaves_nothing_behind(clip, tmp_path, monkeypatch):
+    from mediafeat import visual
+
+    def boom(self):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(visual.VisualExtractor, "finish", boom)
+    with pytest.raises(RuntimeError):
+        extract(clip, tmp_path / "out", FAST)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_no_audio_stream_and_audio_only(make_video, tone, tmp_path):
+    silent = extract(make_video("silent.mp4", n_frames=30), tmp_path, FAST)
+    assert set(silent.modalities) == {"visual"} and "audio" in silent.skipped
+    talk = extract(make_video("talk.m4a", n_frames=0, audio=tone(1.0)), tmp_path, FAST)
+    assert set(talk.modalities) == {"audio"} and "visual" in talk.skipped
+
+
+def test_truncated_file_keeps_what_was_decoded(make_video, tmp_path):
+    whole = make_video("long.mkv", n_frames=150, fps=25, frame=_cut_at(200))
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    result = extract(cut, tmp_path / "out", FAST)
+    assert result.status == "partial"
+    assert any("decoded" in w or "stopped" in w for w in result.warnings)
+    times = _table(tmp_path / "out" / "cut", "visual")[TIME]
+    assert 0.5 < times.max() < 5.5
+    assert result.media_seconds == pytest.approx(times.max(), abs=0.5)
+
+
+@pytest.mark.parametrize("fps", [Fraction(30000, 1001), Fraction(60000, 1001)])
+def test_ntsc_frame_times_come_from_the_stream(make_video, tmp_path, fps):
+    result = extract(make_video(n_frames=40, fps=fps), tmp_path, FAST)
+    times = _table(tmp_path / "clip", "visual")[TIME].to_numpy()
+    frames = times * float(fps)
+    assert np.allclose(frames, np.round(frames), atol=1e-3)
+    assert json.loads((tmp_path / "clip" / MEDIA_JSON).read_text())["fps"] == str(fps)
+    assert result.status == "ok"
+
+
+def test_rotated_video_is_analysed_upright(make_video, tmp_path):
+    # a bright block in the coded frame's top-left; turned 90 degrees counter-clockwise for
+    # display it sits bottom-left, so the salient centroid is low, not high
+    def frame(i):
+        image = np.zeros((180, 320, 3), np.uint8)
+        image[:60, :80] = 255
+        return image
+
+    extract(make_video(n_frames=10, frame=frame, rotation=90), tmp_path, FAST)
+    media = json.loads((tmp_path / "clip" / MEDIA_JSON).read_text())
+    assert (media["display_width"], media["display_height"]) == (180, 320)
+    visual = _table(tmp_path / "clip", "visual")
+    assert visual["saliency_y"].mean() > 0.5
+
+
+def test_not_a_video_is_one_error_naming_the_file(tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video\n" * 20)
+    with pytest.raises(MediaError, match="notes.mp4"):
+        extract(bad, tmp_path / "out", FAST)
+    assert not (tmp_path / "out" / "notes").exists()
