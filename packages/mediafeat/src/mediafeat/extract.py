@@ -237,4 +237,3 @@ def _swap_into_place(work: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(work, target)
-

@@ -54,7 +54,9 @@ class ArrayFrame:
         import cv2
 
         h, w = self._full.shape[:2]
-        return _resize(cv2.cvtColor(self._full, cv2.COLOR_RGB2GRAY), thumb_size(w, h, self._motion_width))
+        return _resize(
+            cv2.cvtColor(self._full, cv2.COLOR_RGB2GRAY), thumb_size(w, h, self._motion_width)
+        )
 
     def rgb(self) -> np.ndarray:
         h, w = self._full.shape[:2]
