@@ -164,6 +164,6 @@ def test_rotated_video_is_analysed_upright(make_video, tmp_path):
 def test_not_a_video_is_one_error_naming_the_file(tmp_path):
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video\n" * 20)
-    with pytest.raises(MediaError, match="notes.mp4"):
+    with pytest.raises(MediaError, match=r"notes\.mp4"):
         extract(bad, tmp_path / "out", FAST)
     assert not (tmp_path / "out" / "notes").exists()

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+
 from mediafeat.errors import MediaError
 from mediafeat.probe import MediaInfo, exact_rate, probe
 

@@ -19,7 +19,12 @@ _EXPORTS = {
     "words": ["Word", "read_transcript", "words_table"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted([*_MODULE_OF, "__version__"])
+__all__ = [
+    "BatchSummary", "ExtractConfig", "ExtractResult", "MediaError", "MediaInfo",
+    "ModelFileError", "TranscriptError", "Word", "__version__", "exact_rate", "extract",
+    "extract_batch", "find_recordings", "is_current", "probe", "read_transcript",
+    "recording_dir", "words_table",
+]  # fmt: skip
 
 
 def __getattr__(name: str):

@@ -216,7 +216,7 @@ def _first_packets(container, video) -> tuple[np.ndarray, int]:
                 times.append(float(packet.pts * video.time_base))
             if rotation is None:
                 for frame in packet.decode():
-                    rotation = int(round(frame.rotation or 0)) % 360
+                    rotation = round(frame.rotation or 0) % 360
                     break
             if len(times) >= VFR_PACKETS:
                 break
