@@ -375,7 +375,8 @@ def test_ocr_runs_at_text_rate_and_holds_values(monkeypatch):
     monkeypatch.setattr(visual_module, "rapidocr_error", lambda: None)
     monkeypatch.setattr(visual_module, "shared_text_reader", FakeReader)
     image = scene(15, (64, 36))
-    out = run([CountingFrame(i / 30, image) for i in range(90)], config(text=True))
+    moving = [CountingFrame(i / 30, np.roll(image, 3 * i, axis=1)) for i in range(90)]
+    out = run(moving, config(text=True))
     assert len(calls) == 3  # at 0, 1 and 2 s
     assert out["text_area"].tolist() == pytest.approx([0.1] * 5 + [0.2] * 5 + [0.3] * 5)
 
@@ -391,7 +392,7 @@ def test_faces_run_at_their_rate_and_on_cuts(monkeypatch):
     monkeypatch.setattr(visual_module, "FaceDetector", FakeFaces)
     shots = [np.full((36, 64, 3), v, np.uint8) for v in (40, 200)]
     # 30 fps for 2 s, a cut at frame 35 (1.1667 s)
-    frames = [CountingFrame(i / 30, shots[i >= 35]) for i in range(60)]
+    frames = [CountingFrame(i / 30, shots[i >= 35] + np.uint8(i // 3)) for i in range(60)]
     out = run(frames, config(faces=True))
     t = out[TIME]
     every = 1 / visual_module.FACE_RATE_HZ  # runs at k * every and at the cut
@@ -400,3 +401,28 @@ def test_faces_run_at_their_rate_and_on_cuts(monkeypatch):
     # each row holds the run at or before it
     for row_time, count in zip(t, out["face_count"], strict=True):
         assert count == sum(r <= row_time + 1e-6 for r in runs)
+
+
+def test_an_unchanged_picture_is_not_analysed_again(monkeypatch):
+    """A static screen holds its faces and text; only a change (or a cut) runs them again."""
+    runs = {"faces": 0, "text": 0}
+
+    def counting(key):
+        class Detector:
+            def __call__(self, rgb):
+                runs[key] += 1
+                if key == "faces":
+                    return {"face_count": 1, "face_x": 0.5, "face_y": 0.5, "face_size": 0.1}
+                return {"text_present": 1, "text_area": 0.2}
+
+        return Detector
+
+    monkeypatch.setattr(visual_module, "FaceDetector", counting("faces"))
+    monkeypatch.setattr(visual_module, "rapidocr_error", lambda: None)
+    monkeypatch.setattr(visual_module, "shared_text_reader", counting("text"))
+    still, changed = scene(3, (64, 36)), scene(9, (64, 36))
+    frames = [CountingFrame(i / 30, still if i < 90 else changed) for i in range(150)]
+    out = run(frames, config(faces=True, text=True))
+    assert runs == {"faces": 2, "text": 2}  # the first frame, then the cut at 3 s
+    assert out["face_count"].tolist() == [1] * len(out[TIME])
+    assert out["text_present"].tolist() == [1] * len(out[TIME])

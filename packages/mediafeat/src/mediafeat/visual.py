@@ -36,6 +36,7 @@ TEXT_COLUMNS = ["text_present", "text_area"]
 # Haar costs 27-46 ms a run at settings that find faces 1/20 of the frame wide: run it at 2 Hz
 # (and on every cut), holding its values between, for 11-18 ms per 5 Hz sample
 FACE_RATE_HZ = 2.0
+UNCHANGED_GREY = 0.5  # mean |grey difference| (0..255) below which a picture is the same one
 INT_TYPES = {"face_count": np.int16, "text_present": np.int8, "scene_cut": np.int8}
 
 
@@ -56,17 +57,26 @@ class RateSchedule:
 
 class _Held:
     """Detectors that run at their own rate, their last values held on the rows between runs.
-    A cut runs them at once: the values of the shot before it are wrong for the new one."""
+    A cut runs them at once: the values of the shot before it are wrong for the new one. A
+    picture that has not changed since the last run (screen recordings, talking heads, a
+    paused game) keeps its values without running them again: nothing there could differ."""
 
     def __init__(self):
         self._values: dict[str, dict] = {}
+        self._seen: dict[str, np.ndarray] = {}  # the grey thumbnail each detector last saw
 
-    def __call__(self, key: str, due: RateSchedule, detect, rgb: np.ndarray, time: float,
-                 cut: bool) -> dict:  # fmt: skip
-        if cut or due.due(time) or key not in self._values:
-            due.mark(time)
+    def __call__(self, key: str, due: RateSchedule, detect, rgb: np.ndarray, grey: np.ndarray,
+                 time: float, cut: bool) -> dict:  # fmt: skip
+        if cut or key not in self._values or (due.due(time) and self._changed(key, grey)):
             self._values[key] = detect(rgb)
+            self._seen[key] = grey
+        if due.due(time):
+            due.mark(time)
         return self._values[key]
+
+    def _changed(self, key: str, grey: np.ndarray) -> bool:
+        seen = self._seen[key]
+        return seen.shape != grey.shape or cv2.absdiff(seen, grey).mean() >= UNCHANGED_GREY
 
 
 class VisualExtractor:
@@ -166,9 +176,9 @@ class VisualExtractor:
         row.update(self._motion_since_row())
         row.update(saliency(rgb))
         if self._faces is not None:
-            row.update(self._held("faces", self._face_due, self._faces, rgb, time, cut))
+            row.update(self._held("faces", self._face_due, self._faces, rgb, grey, time, cut))
         if self._text is not None:
-            row.update(self._held("text", self._text_due, self._text, rgb, time, cut))
+            row.update(self._held("text", self._text_due, self._text, rgb, grey, time, cut))
         if self.config.optical_flow:
             row["flow_mag"] = self._flow(time, grey)
         for name, values in self._rows.items():
