@@ -78,7 +78,7 @@ def _audio(out, stream, seconds: float, rate: int = 48000) -> None:
     voiced = (np.sin(2 * np.pi * 0.4 * t) > -0.3) & ((t * 4) % 1 < 0.8)  # phrases, pauses
     pitch = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
     wave = sum(np.sin(2 * np.pi * k * np.cumsum(pitch) / rate) / k for k in range(1, 6))
-    mono = (0.2 * wave * voiced + 0.01 * np.random.default_rng(0).standard_normal(len(t)))
+    mono = 0.2 * wave * voiced + 0.01 * np.random.default_rng(0).standard_normal(len(t))
     stereo = np.tile(mono.astype(np.float32), (2, 1))
     for start in range(0, stereo.shape[1], 1024):
         frame = av.AudioFrame.from_ndarray(
