@@ -77,14 +77,31 @@ def synth(
     seconds: Annotated[float, typer.Option(min=1, help="Length of each recording.")] = 30.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     overwrite: OverwriteOpt = False,
+    media: Annotated[
+        bool, typer.Option("--media", help="Also render each recording as media/<name>.mp4.")
+    ] = False,
+    media_size: Annotated[
+        str | None,
+        typer.Option(help="Size of the rendered videos [default: 640x360].", metavar="WxH"),
+    ] = None,
 ) -> None:
     """Write a synthetic corpus: recordings' features and an editor's xmeml edits of them."""
     from xmlai.synth import synthesize
 
+    options = {}
+    if media_size is not None and not media:
+        raise _fail("--media-size needs --media")
+    if media:
+        options["media"] = True
+    if media_size is not None:
+        width, sep, height = media_size.lower().partition("x")
+        if not (sep and width.strip().isdigit() and height.strip().isdigit()):
+            raise _fail(f"--media-size takes WIDTHxHEIGHT, e.g. 640x360, not {media_size!r}")
+        options["media_size"] = (int(width), int(height))
     summary = _guard(
-        synthesize, out, n_edits=edits, seconds=seconds, seed=seed, overwrite=overwrite
+        synthesize, out, n_edits=edits, seconds=seconds, seed=seed, overwrite=overwrite, **options
     )
-    typer.echo(f"synth: {summary.n_edits} edits -> {out}")
+    typer.echo(f"synth: {summary.n_edits} edits -> {out}" + (" (with media)" if media else ""))
 
 
 @app.command()

@@ -3,6 +3,7 @@
     OUT/xml/<name>.xml                  the edit (xml2csv.write_xmeml)
     OUT/features/<name>/audio.csv|.parquet, visual.parquet
     OUT/truth/<name>.csv                the track table the edit was written from
+    OUT/media/<name>.mp4                with media=True: the recording as video (`media`)
     OUT/synth.json                      parameters, seed, per-recording facts
     OUT/synth.log
 The corpus is built in a hidden sibling folder and renamed into place, so OUT is either the
@@ -11,6 +12,7 @@ old corpus or the complete new one, never half of each.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -78,6 +80,8 @@ class SynthConfig:
     clip_dim: int = 512
     n_scene_kinds: int = 12
     style: Style = field(default_factory=Style)
+    media: bool = False  # also render each recording as OUT/media/<name>.mp4
+    media_size: tuple[int, int] = (640, 360)  # its width, height
 
     def __post_init__(self) -> None:
         if isinstance(self.style, dict):
@@ -110,10 +114,25 @@ class SynthConfig:
                 Fraction(rate)
             except (ValueError, ZeroDivisionError):
                 raise SynthError(f"fps {rate!r} is not a number or a fraction") from None
+        if not isinstance(self.media, bool):
+            raise SynthError(f"media must be true or false, not {self.media!r}")
+        size = tuple(self.media_size) if isinstance(self.media_size, list | tuple) else ()
+        if not (
+            len(size) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in size)
+            and all(v >= 64 and v % 2 == 0 and v <= 7680 for v in size)
+        ):
+            raise SynthError(
+                f"media_size must be (width, height), even numbers in [64, 7680], "
+                f"not {self.media_size!r}"
+            )
+        self.media_size = size
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["style"] = self.style.to_dict()
+        if not self.media:  # a corpus without media is described exactly as before
+            del d["media"], d["media_size"]
         return d
 
 
@@ -447,6 +466,16 @@ def _progress(enabled: bool):
     )
 
 
+def _media_queue(config: SynthConfig, work: Path, bar, total: int):
+    """A `MediaQueue` that advances a "media" task on `bar`, or a null context."""
+    if not config.media:
+        return contextlib.nullcontext()
+    from xmlai.synth.media import MediaQueue
+
+    task = bar.add_task("media", total=total)
+    return MediaQueue(work, config.seed, config.media_size, on_done=lambda: bar.advance(task))
+
+
 def synthesize(
     out_dir: str | Path,
     n_edits: int = 110,
@@ -471,10 +500,17 @@ def synthesize(
         raise SynthError(str(exc)) from None
     out = Path(out_dir)
     _check_out_dir(out, overwrite)
+    if config.media:
+        from xmlai.synth.media import check_media
+
+        try:
+            check_media()
+        except ImportError as exc:
+            raise SynthError(str(exc)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     work = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
-    for sub in ("xml", "features", "truth"):
+    for sub in ("xml", "features", "truth") + (("media",) if config.media else ()):
         (work / sub).mkdir(parents=True)
 
     handler = logging.FileHandler(work / "synth.log", encoding="utf-8")
@@ -487,11 +523,14 @@ def synthesize(
         plans = plan_corpus(config)
         kinds = scene_kinds(config)
         records, warnings = [], []
-        with _progress(progress) as bar:
+        with _progress(progress) as bar, contextlib.ExitStack() as stack:
             task = bar.add_task("synth", total=len(plans))
+            media = stack.enter_context(_media_queue(config, work, bar, len(plans)))
             for index, plan in enumerate(plans):
                 edit = make_edit(config, plan, kinds, index)
                 files = write_edit(edit, work)
+                if media is not None:
+                    files["media"] = media.submit(edit, index)  # rendered on a worker thread
                 record = facts(edit, files)
                 records.append(record)
                 log.info(
@@ -507,6 +546,14 @@ def synthesize(
                 if len(edit.table) < round(config.seconds * float(plan.fps)):
                     warnings.append(f"{plan.name}: shorter than requested ({len(edit.table)})")
                 bar.advance(task)
+            for info in media.finish() if media is not None else ():
+                log.info(
+                    "%s: %d frames in %.2f s (%.0f frames/s)",
+                    info.path.relative_to(work).as_posix(),
+                    info.n_frames,
+                    info.elapsed_s,
+                    info.frames_per_s,
+                )
         manifest = {
             "format": "xmlai-synth",
             "version": 1,
@@ -518,6 +565,7 @@ def synthesize(
                 "xml": "xml/<name>.xml",
                 "features": "features/<name>/<modality>.<csv|parquet>",
                 "truth": "truth/<name>.csv",
+                **({"media": "media/<name>.mp4"} if config.media else {}),
             },
             "recordings": records,
         }
