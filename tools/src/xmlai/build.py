@@ -13,6 +13,7 @@ from xmlai.features import feature_schemas, media_info
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 
 BUILD_SUMMARY = "build.json"
+MEDIA_FACTS = ("fps", "duration_s", "width", "height", "variable_frame_rate", "frame_count")
 
 
 def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, progress=True):
@@ -130,8 +131,7 @@ def _media_facts(tables: list[pd.DataFrame], features) -> dict[str, dict]:
         info = media_info(features, video)
         if info is None:
             continue
-        facts[video] = {k: getattr(info, k) for k in ("fps", "duration_s", "width", "height",
-                                                       "variable_frame_rate", "frame_count")}  # fmt: skip
+        facts[video] = {k: getattr(info, k) for k in MEDIA_FACTS}
         shown = table["source_timestamp"].max()
         if info.fps and shown > info.duration_s + float(1 / info.frame_rate):
             log.warning(

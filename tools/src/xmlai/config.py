@@ -98,9 +98,8 @@ class RunConfig:
         lines = []
         for section, values in self.to_dict().items():
             lines.append(f"[{section}]")
-            lines += [
-                f"{key} = {_toml_value(value)}" for key, value in values.items() if value is not None
-            ]  # TOML has no null: an unset optional path is left out
+            # TOML has no null: an unset optional path is left out
+            lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
             lines.append("")
         return "\n".join(lines)
 

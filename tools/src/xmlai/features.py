@@ -68,7 +68,8 @@ def feature_schemas(features_dir) -> dict:
 
 
 def _kinds_of(schema) -> dict[str, str]:
-    kinds = {c: kind for kind in ("continuous", "binary", "discrete") for c in getattr(schema, kind)}
+    plain = ("continuous", "binary", "discrete")
+    kinds = {column: kind for kind in plain for column in getattr(schema, kind)}
     return kinds | {f"{prefix}_*": "embedding" for prefix in schema.embeddings}
 
 
