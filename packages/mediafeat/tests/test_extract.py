@@ -3,6 +3,7 @@ results for damaged files; media.json corrected by what was decoded."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import tomllib
@@ -12,7 +13,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from mediafeat import ExtractConfig, MediaError, extract, is_current
+from mediafeat import ExtractConfig, MediaError, ModelFileError, extract, is_current
 from mediafeat.columns import AUDIO_COLUMNS, EXTRACT_JSON, MEDIA_JSON, SCHEMA_TOML, TIME
 
 FAST = ExtractConfig(text=False, faces=False)  # the detectors have their own tests
@@ -168,3 +169,51 @@ def test_not_a_video_is_one_error_naming_the_file(tmp_path):
     with pytest.raises(MediaError, match=r"notes\.mp4"):
         extract(bad, tmp_path / "out", FAST)
     assert not (tmp_path / "out" / "notes").exists()
+
+
+SRT = """1
+00:00:00,200 --> 00:00:01,000
+um hello there
+
+2
+00:00:01,500 --> 00:00:02,500
+you know it works
+"""
+
+
+def test_a_sidecar_transcript_gives_words(make_video, tone, tmp_path):
+    video = make_video("talk.mp4", n_frames=90, audio=tone(3.0))
+    sidecar = tmp_path / "talk.srt"
+    sidecar.write_text(SRT, encoding="utf-8")
+    result = extract(video, tmp_path / "out", FAST)
+    folder = tmp_path / "out" / "talk"
+    words = _table(folder, "words")
+    assert result.modalities["words"] == len(words[TIME])
+    t, active, filler = words[TIME], words["word_active"], words["is_filler"]
+    assert active[(t > 0.25) & (t < 0.95)].all() and not active[(t > 1.05) & (t < 1.45)].any()
+    assert filler[(t > 0.21) & (t < 0.3)].all()  # "um" opens the first cue
+    stored = json.loads((folder / "words.json").read_text())["words"]
+    assert [w["text"] for w in stored][:3] == ["um", "hello", "there"]
+    assert is_current(video, tmp_path / "out", FAST)
+    sidecar.write_text(SRT.replace("works", "worked"), encoding="utf-8")
+    os.utime(sidecar, ns=(sidecar.stat().st_atime_ns, sidecar.stat().st_mtime_ns + 10**9))
+    assert not is_current(video, tmp_path / "out", FAST)  # a new transcript: not current
+
+
+def test_a_wrong_speech_model_folder_fails_before_decoding(clip, tmp_path, monkeypatch):
+    module = importlib.import_module("mediafeat.extract")  # the name `extract` is the function
+
+    def never(*args, **kwargs):
+        raise AssertionError("decoded although the model folder is wrong")
+
+    monkeypatch.setattr(module, "decode", never)
+    config = ExtractConfig(text=False, faces=False, asr_model=tmp_path / "no-model")
+    with pytest.raises(ModelFileError, match="no-model"):
+        extract(clip, tmp_path / "out", config)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_missing_video_is_one_error(tmp_path):
+    with pytest.raises(MediaError, match="no such file"):
+        extract(tmp_path / "gone.mp4", tmp_path / "out", FAST)
+    assert not is_current(tmp_path / "gone.mp4", tmp_path / "out", FAST)

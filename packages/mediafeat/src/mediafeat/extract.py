@@ -62,22 +62,36 @@ def recording_dir(video: str | Path, out_dir: str | Path) -> Path:
     return Path(out_dir) / Path(video).stem
 
 
-def _fingerprint(video: Path) -> dict:
-    stat = video.stat()
+def _fingerprint(path: Path | None) -> dict | None:
+    if path is None or not path.is_file():
+        return None
+    stat = path.stat()
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def _inputs(video: Path, config: ExtractConfig) -> dict:
+    """What the features are made from: the files (size, mtime) and the settings."""
+    transcript = transcript_for(video, config) if config.words else None
+    return {
+        "video_file": _fingerprint(video),
+        "transcript_file": _fingerprint(transcript),
+        "config": config.to_dict(),
+    }
+
+
 def is_current(video: str | Path, out_dir: str | Path, config: ExtractConfig) -> bool:
-    """The folder is complete, made from this very file (size, mtime) with these settings."""
+    """The folder is complete and was made from these very files with these settings."""
+    video = Path(video)
     marker = recording_dir(video, out_dir) / EXTRACT_JSON
     try:
         done = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    inputs = _inputs(video, config)
     return (
         done.get("format") == EXTRACT_FORMAT
-        and done.get("video_file") == _fingerprint(Path(video))
-        and done.get("config") == config.to_dict()
+        and inputs["video_file"] is not None
+        and all(done.get(key) == value for key, value in inputs.items())
     )
 
 
@@ -109,6 +123,10 @@ def extract(
         return ExtractResult(str(video), str(target), "skipped")
     started = time.perf_counter()
     info = probe(video)
+    if config.words and config.asr_model is not None:
+        from mediafeat.asr import check_model_dir
+
+        check_model_dir(config.asr_model)  # before decoding: a wrong folder costs nothing
     work = target.parent / f".{target.name}.partial-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -223,8 +241,7 @@ def _summary(video: Path, config: ExtractConfig, result: ExtractResult) -> dict:
         "format": EXTRACT_FORMAT,
         "version": EXTRACT_VERSION,
         "generator": f"mediafeat {__version__}",
-        "video_file": _fingerprint(video),
-        "config": config.to_dict(),
+        **_inputs(video, config),
         **result.to_dict(),
     }
 
