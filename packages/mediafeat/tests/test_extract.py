@@ -217,3 +217,30 @@ def test_a_missing_video_is_one_error(tmp_path):
     with pytest.raises(MediaError, match="no such file"):
         extract(tmp_path / "gone.mp4", tmp_path / "out", FAST)
     assert not is_current(tmp_path / "gone.mp4", tmp_path / "out", FAST)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [("deep.mkv", {"codec": "libx265", "pix_fmt": "yuv420p10le", "size": (320, 180)}),
+     ("uhd.mp4", {"size": (3840, 2160)}),
+     ("clip.webm", {"codec": "libvpx-vp9", "size": (320, 180)})],
+)  # fmt: skip
+def test_ten_bit_4k_and_vp9_footage(make_video, tmp_path, name, kwargs):
+    result = extract(make_video(name, n_frames=12, fps=25, frame=_cut_at(6, kwargs["size"]),
+                                **kwargs), tmp_path, FAST)  # fmt: skip
+    visual = _table(tmp_path / name.split(".")[0], "visual")
+    assert result.status == "ok" and len(visual[TIME]) >= 3
+    assert visual[TIME][visual["scene_cut"] == 1] == pytest.approx([6 / 25])
+    assert 0 < visual["brightness"].max() <= 1
+
+
+def test_variable_frame_rate_rows_follow_the_stream(make_video, tmp_path):
+    rng = np.random.default_rng(1)
+    times = np.cumsum(rng.choice([1 / 30, 1 / 12, 1 / 60], size=120))
+    extract(make_video(n_frames=120, frame_times=times), tmp_path, FAST)
+    media = json.loads((tmp_path / "clip" / MEDIA_JSON).read_text())
+    assert media["variable_frame_rate"] and media["frame_count"] == 120
+    rows = _table(tmp_path / "clip", "visual")[TIME]
+    # every row is one of the stream's own frame times (relative to the first)
+    shifted = times - times[0]
+    assert np.abs(rows[:, None] - shifted[None, :]).min(axis=1).max() < 1e-4
