@@ -23,3 +23,21 @@ def test_a_file_that_breaks_a_section_is_still_named(tmp_path):
     path.write_text("train = 5\n")
     with pytest.raises(ConfigError, match=r"\[train\] must be a table"):
         load_config(path, None, {"train.epochs": 20})
+
+
+def test_features_section_is_mediafeats_own_config(tmp_path):
+    from pathlib import Path
+
+    from mediafeat import ExtractConfig
+
+    config = load_config(None, {"features.clip_onnx": "enc.onnx", "features.text": False})
+    assert isinstance(config.features, ExtractConfig)
+    assert config.features.clip_onnx == Path("enc.onnx") and config.features.text is False
+    path = tmp_path / "run.toml"
+    path.write_text(config.to_toml())  # None is left out: TOML has no null
+    again = load_config(path)
+    assert again.features == config.features and again.features.asr_model is None
+    with pytest.raises(ConfigError, match=r"\[features\]: visual_rate_hz must be > 0"):
+        load_config(None, {"features.visual_rate_hz": 0})
+    with pytest.raises(ConfigError, match="unknown key features.fps"):
+        load_config(None, {"features.fps": 30})
