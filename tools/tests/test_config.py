@@ -39,5 +39,5 @@ def test_features_section_is_mediafeats_own_config(tmp_path):
     assert again.features == config.features and again.features.asr_model is None
     with pytest.raises(ConfigError, match=r"\[features\]: visual_rate_hz must be > 0"):
         load_config(None, {"features.visual_rate_hz": 0})
-    with pytest.raises(ConfigError, match="unknown key features.fps"):
+    with pytest.raises(ConfigError, match=r"unknown key features\.fps"):
         load_config(None, {"features.fps": 30})
