@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import logging
 import sys
 import wave
@@ -304,10 +305,10 @@ def test_write_words_json_is_atomic(tmp_path, monkeypatch):
     write_words_json([Word(0, 1, "old")], out)
     before = out.read_bytes()
 
-    def broken_dump(*args, **kwargs):
+    def disk_full(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(json, "dump", broken_dump)
+    monkeypatch.setattr(os, "fsync", disk_full)  # fails after the temporary file is written
     with pytest.raises(OSError, match="disk full"):
         write_words_json([Word(0, 1, "new")], out)
     assert out.read_bytes() == before

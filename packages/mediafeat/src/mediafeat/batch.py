@@ -5,7 +5,6 @@ JSON summary. A bad file is reported and the batch goes on; the folder is locked
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from mediafeat.config import ExtractConfig
 from mediafeat.errors import MediaError
+from mediafeat.jsonfile import write_json
 
 log = logging.getLogger("mediafeat")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".mts", ".m2ts",
@@ -238,7 +238,4 @@ def _log(outcome: FileOutcome) -> None:
 
 
 def write_summary(summary: BatchSummary, path: Path) -> None:
-    """Atomic JSON (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8")
-    os.replace(tmp, path)
+    write_json(path, summary.to_dict())

@@ -28,6 +28,7 @@ from mediafeat.columns import (
 from mediafeat.config import ExtractConfig
 from mediafeat.decode import Decoded, decode
 from mediafeat.errors import MediaError
+from mediafeat.jsonfile import write_json
 from mediafeat.probe import MediaInfo, probe
 from mediafeat.schema import schema_toml
 
@@ -134,7 +135,7 @@ def extract(
         result = _extract_into(work, video, info, config, on_progress)
         result.out = str(target)
         result.seconds = round(time.perf_counter() - started, 3)
-        _write_json(work / EXTRACT_JSON, _summary(video, config, result))
+        write_json(work / EXTRACT_JSON, _summary(video, config, result))
         _swap_into_place(work, target)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -166,7 +167,7 @@ def _extract_into(work, video, info, config, on_progress) -> ExtractResult:
         schema_toml({m: list(c) for m, c in tables.items()}), encoding="utf-8"
     )
     _update_info(info, decoded)
-    _write_json(work / MEDIA_JSON, info.to_dict())
+    write_json(work / MEDIA_JSON, info.to_dict())
     return result
 
 
@@ -227,11 +228,6 @@ def _write_parquet(columns: dict, path: Path) -> None:
     import pyarrow.parquet as pq
 
     pq.write_table(pa.table(columns), path)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str)
-    path.write_text(text + "\n", encoding="utf-8")
 
 
 def _summary(video: Path, config: ExtractConfig, result: ExtractResult) -> dict:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mediafeat.errors import MediaError
+from mediafeat.jsonfile import write_json
 
 MEDIA_FORMAT, MEDIA_VERSION = "xmlai-media", 1
 NTSC_BASES = (24, 30, 48, 60, 120, 240)
@@ -226,4 +227,4 @@ def _first_packets(container, video) -> tuple[np.ndarray, int]:
 
 
 def write_media_json(info: MediaInfo, path: Path) -> None:
-    path.write_text(json.dumps(info.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_json(path, info.to_dict())

@@ -15,16 +15,13 @@ rate up to both ends.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from mediafeat.asr import SpeechNotInstalledError, check_model_dir, transcribe
 from mediafeat.columns import TIME
+from mediafeat.jsonfile import write_json
 from mediafeat.transcripts import Word, read_transcript
 
 __all__ = ["FILLERS", "RATE_WINDOW_S", "WORDS_JSON_VERSION", "SpeechNotInstalledError", "Word",
@@ -122,19 +119,7 @@ def words_table(
 def write_words_json(words: list[Word], path) -> None:
     """{"version": 1, "words": [{start, end, text, probability}, ...]}, UTF-8, written to a
     temporary file beside `path` and moved into place, so a reader never sees half a file."""
-    path = Path(path)
-    doc = {"version": WORDS_JSON_VERSION, "words": [w.to_dict() for w in words]}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, ensure_ascii=False, indent=1)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json(path, {"version": WORDS_JSON_VERSION, "words": [w.to_dict() for w in words]})
 
 
 def read_words_json(path) -> list[Word]:
