@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import logging
+import os
 import sys
 import wave
 from pathlib import Path
