@@ -79,3 +79,14 @@ def test_the_written_edit_points_at_the_recording_at_its_size(tmp_path):
     assert "new%20stream%20%C3%A9.mp4" in args["source_pathurl"]
     assert (args["width"], args["height"]) == (1080, 1920)
     assert _media_args(None, None) == {}
+
+
+def test_one_recordings_schema_ignores_the_others(tmp_path):
+    from xmlai.features import recording_schemas
+
+    _recording(tmp_path, "a", ["scene_cut"])
+    folder = _recording(tmp_path, "b", ["motion"])
+    (folder / SCHEMA_TOML).write_text('[modalities.visual]\ncontinuous = ["scene_cut"]\n')
+    index = discover_features(tmp_path)
+    assert recording_schemas(index, "a.mp4")["visual"].binary == ["scene_cut"]
+    assert recording_schemas(index, "none.mp4") == {}

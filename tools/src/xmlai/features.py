@@ -35,30 +35,48 @@ def extract_features(recordings, out_dir, config: RunConfig, workers=None, overw
     return result
 
 
+def _side_file(features_index, video: str, name: str) -> Path | None:
+    """A file mediafeat writes beside a recording's feature files, if it is there."""
+    for path in features_index.lookup(video).values():
+        if isinstance(path, Path) and (path.parent / name).is_file():
+            return path.parent / name
+    return None
+
+
 def media_info(features_index, video: str):
     """The recording's media.json (mediafeat's probe, corrected by decoding), or None."""
     from mediafeat import MediaInfo
     from mediafeat.columns import MEDIA_JSON
 
-    for path in features_index.lookup(video).values():
-        candidate = Path(path).parent / MEDIA_JSON if isinstance(path, Path) else None
-        if candidate is not None and candidate.is_file():
-            return MediaInfo.load(candidate)
-    return None
+    path = _side_file(features_index, video, MEDIA_JSON)
+    return MediaInfo.load(path) if path is not None else None
+
+
+def recording_schemas(features_index, video: str) -> dict:
+    """One recording's schema.toml as {modality: FeatureSchema}; {} without one."""
+    from mediafeat.columns import SCHEMA_TOML
+
+    path = _side_file(features_index, video, SCHEMA_TOML)
+    return _schemas([path] if path is not None else [])
 
 
 def feature_schemas(features_dir) -> dict:
     """{modality: FeatureSchema} from the schema.toml files mediafeat writes beside each
     recording's features, merged; {} when there are none (featalign's defaults then apply).
     A column declared with two kinds is an error naming both files."""
+    from mediafeat.columns import SCHEMA_TOML
+
+    return _schemas(sorted(Path(features_dir).glob(f"*/{SCHEMA_TOML}")))
+
+
+def _schemas(paths: list[Path]) -> dict:
     import tomllib
 
     from featalign import load_schema
-    from mediafeat.columns import SCHEMA_TOML
 
     merged: dict = {}
     declared_in: dict[tuple[str, str], tuple[str, Path]] = {}
-    for path in sorted(Path(features_dir).glob(f"*/{SCHEMA_TOML}")):
+    for path in paths:
         modalities = tomllib.loads(path.read_text(encoding="utf-8")).get("modalities", {})
         for modality in modalities:
             schema = load_schema(path, modality)

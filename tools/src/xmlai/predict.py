@@ -16,7 +16,7 @@ import pandas as pd
 
 from xmlai.config import RunConfig
 from xmlai.editor_style import EditorStyle
-from xmlai.features import extract_features, feature_schemas, media_info
+from xmlai.features import extract_features, media_info, recording_schemas
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig
 from xmlai.train import INPUTS
@@ -110,7 +110,7 @@ def predict(
             index,
             out / "store",
             modalities=inputs["modalities"],
-            schema=feature_schemas(features_dir),
+            schema=recording_schemas(index, video),  # this recording's, not the folder's
             normalisers=normalisers,
             n_tracks=inputs["n_tracks"],
             max_gap_s=config.data.max_gap_s,
