@@ -194,32 +194,34 @@ def extract_batch(
 def _run(videos, out_dir, config, workers, overwrite, progress) -> list[FileOutcome]:
     from mediafeat.progress import BatchProgress
 
-    lengths = _lengths(videos)
     outcomes: list[FileOutcome] = []
-    context = mp.get_context("spawn" if workers > 1 else "fork")
-    progress_queue = context.Queue() if workers > 1 else queue.SimpleQueue()
-    with BatchProgress(lengths, enabled=progress) as bar:
+    jobs = [(str(video), str(out_dir), config, overwrite) for video in videos]
+    with BatchProgress(_lengths(videos), enabled=progress) as bar:
+
+        def record(outcome: FileOutcome) -> None:
+            outcomes.append(outcome)
+            bar.done(outcome)
+            _log(outcome)
+
         if workers == 1:
-            _init_worker(progress_queue)
-            for video in videos:
-                outcomes.append(extract_one(str(video), str(out_dir), config, overwrite))
-                bar.drain(progress_queue)
-                bar.done(outcomes[-1])
-                _log(outcomes[-1])
+            updates = queue.SimpleQueue()
+            _init_worker(updates)
+            for job in jobs:
+                result = extract_one(*job)
+                bar.drain(updates)
+                record(result)
             _init_worker(None)
             return outcomes
+        context = mp.get_context("spawn")  # no forked copies of OpenCV's or ONNX's threads
+        updates = context.Queue()
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(progress_queue,)) as pool:  # fmt: skip
-            pending = {
-                pool.submit(extract_one, str(v), str(out_dir), config, overwrite) for v in videos
-            }
+                                 initargs=(updates,)) as pool:  # fmt: skip
+            pending = {pool.submit(extract_one, *job) for job in jobs}
             while pending:
-                bar.drain(progress_queue)
+                bar.drain(updates)
                 finished = {f for f in pending if f.done()}
                 for future in finished:
-                    outcomes.append(future.result())
-                    bar.done(outcomes[-1])
-                    _log(outcomes[-1])
+                    record(future.result())
                 pending -= finished
                 time.sleep(0.1)
     return outcomes
