@@ -53,8 +53,13 @@ def init_distributed(device_name: str) -> tuple[DistInfo, torch.device]:
     return DistInfo(dist.get_rank(), dist.get_world_size(), local_rank, owns_group=True), device
 
 
-def shutdown(info: DistInfo) -> None:
+def shutdown(info: DistInfo, together: bool = False) -> None:
+    """`together`: every rank got here the same way (the run ended normally), so they wait for
+    each other first; a rank that tears gloo down while its peer still writes its summary can
+    abort that peer at exit ("terminate called without an active exception")."""
     if info.owns_group and dist.is_initialized():
+        if together:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -543,7 +543,7 @@ class Trainer:
         finally:
             self.run.close()
             _detach_console(getattr(self, "_console", None))
-            dist_utils.shutdown(self.dist)
+            dist_utils.shutdown(self.dist, together=error is None)
 
     # ================================================================== helpers
     def _autocast(self):
