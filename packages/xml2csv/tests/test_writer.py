@@ -228,6 +228,67 @@ def test_any_valid_table_reads_back_within_tolerance(tmp_path, case, data):
     assert all(v >= -1 for tag in ("start", "end") for v in times[tag])
 
 
+def sound_frames(timeline) -> dict[int, dict[int, int]]:
+    """Per source channel: sequence frame -> the source frame its audio clips play there."""
+    heard: dict[int, dict[int, int]] = {}
+    for track in timeline.sequence.audio_tracks:
+        for item in track.items:
+            frames = heard.setdefault(item.source_channel, {})
+            for t in range(item.start, item.end):
+                assert t not in frames, f"two clips of channel {item.source_channel} at {t}"
+                frames[t] = item.in_ + t - item.start
+    return heard
+
+
+@FAST
+@given(case=valid_tables())
+def test_the_sound_covers_exactly_the_frames_where_the_main_source_is_on_screen(case):
+    """A stereo pair (channels 1 and 2) plays the recording at the source time the picture
+    shows, on every frame where role 1 or 2 is on screen and on no other, each clip linked to
+    a video clip of the same span when there is one."""
+    table, fps = case
+    data = xmeml_bytes(table, fps=fps)
+    timeline = read_xmeml("x.xml", data=data)
+    shown = np.isin(table.filter(regex=r"_asset$").to_numpy(), (1, 2)).any(axis=1)
+    rate = 1 / table["timestamp"].diff().iloc[1] if len(table) > 1 else float(fps)
+    source = np.rint(table["source_timestamp"].to_numpy() * rate)
+    expected = {int(t): int(source[t]) for t in np.flatnonzero(shown)}
+    heard = sound_frames(timeline)
+    assert set(heard) == ({1, 2} if expected else set())
+    for channel in heard:
+        assert heard[channel] == expected
+    assert_links_are_consistent(parse_document("x.xml", data).getroot())
+
+
+def assert_links_are_consistent(root):
+    """Every <link> names a clip that exists, on the track and at the index it says, and the
+    clips of one group name each other."""
+    where = {}
+    for kind in ("video", "audio"):
+        for track_index, track in enumerate(root.iterfind(f"sequence/media/{kind}/track"), 1):
+            items = [el for el in track if el.tag in ("clipitem", "generatoritem")]
+            for clip_index, el in enumerate(items, 1):
+                where[el.get("id")] = (kind, track_index, clip_index)
+    groups = set()
+    for clip in root.iter("clipitem"):
+        links = clip.findall("link")
+        if not links:
+            continue
+        refs = []
+        for link in links:
+            ref = link.findtext("linkclipref")
+            assert where[ref] == (
+                link.findtext("mediatype"), int(link.findtext("trackindex")),
+                int(link.findtext("clipindex")),
+            )  # fmt: skip
+            refs.append(ref)
+        assert clip.get("id") in refs
+        groups.add(tuple(sorted(refs)))
+    for group in groups:
+        spans = {(root.find(f".//clipitem[@id='{ref}']").findtext("start")) for ref in group}
+        assert len(spans) == 1
+
+
 def test_bundled_example_round_trips_identically(tmp_path):
     table = sample(read_xmeml(EXAMPLE))
     path = write_xmeml(table, tmp_path / EXAMPLE.name, strict=True)  # same stem, same edit_id
@@ -280,29 +341,49 @@ def test_every_role_is_written_as_its_kind_and_reads_back(tmp_path):
     assert seq.findtext("media/video/format/samplecharacteristics/width") == "1920"
 
     files = [f for f in root.iter("file") if f.get("id") == "file-1"]
-    assert sum(len(f) > 0 for f in files) == 1 and len(files) == 5  # 2 on V1, 1 on V2, 2 audio
-    assert files[0].findtext("pathurl") == "file://localhost/source%20video.mp4"
-    assert files[0].findtext("duration") == "930"  # the last source frame used
+    # 2 on V1, 1 on V2 (the overlay), 2 sounds x 2 channels
+    assert sum(len(f) > 0 for f in files) == 1 and len(files) == 7
+    main = files[0]
+    assert main.findtext("name") == "source video.mp4"
+    assert main.findtext("pathurl") == (Path.cwd() / "source video.mp4").as_uri().replace(
+        "file:///", "file://localhost/"
+    )
+    assert main.findtext("duration") == "930"  # the last source frame used
+    assert main.findtext("timecode/string") == "00:00:00:00"
+    assert main.findtext("media/audio/channelcount") == "2"
     v1 = root.findall("sequence/media/video/track")[0].findall("clipitem")
     assert [(c.findtext("in"), c.findtext("out")) for c in v1] == [("100", "130"), ("900", "930")]
-    audio = root.findall("sequence/media/audio/track/clipitem")
-    assert [c.findtext("in") for c in audio] == ["100", "900"]
+    a1, a2 = root.findall("sequence/media/audio/track")
+    for channel, track in enumerate((a1, a2), start=1):
+        clips = track.findall("clipitem")
+        assert [c.findtext("in") for c in clips] == ["100", "900"]
+        assert {c.findtext("sourcetrack/trackindex") for c in clips} == {str(channel)}
+        assert track.findtext("outputchannelindex") == str(channel)
 
     v2 = list(root.findall("sequence/media/video/track")[1])[:-2]  # minus enabled, locked
     assert [el.tag for el in v2] == [
         "clipitem", "clipitem", "clipitem", "generatoritem",
-        "generatoritem", "clipitem", "generatoritem", "clipitem",
+        "generatoritem", "clipitem", "clipitem", "clipitem",
     ]  # fmt: skip
+    overlay = v2[0]  # the recording in sync with V1, not from its first frame
+    assert (overlay.findtext("in"), overlay.findtext("out")) == ("100", "109")
+    assert overlay.find("file").get("id") == "file-1" and overlay.find("link") is None
     still = v2[2]
     assert still.findtext("stillframe") == "TRUE" and still.findtext("file/name").endswith(".png")
+    assert still.find("file/stillframe") is None
+    assert still.findtext("file/media/video/stillframe") == "TRUE"
     assert v2[1].findtext("file/name") == "broll_t02_0001.mov"
     effects = [el.findtext("effect/effectid") for el in v2 if el.tag == "generatoritem"]
-    assert effects == ["Text", "Color", "Shape"]
+    assert effects == ["Text", "Color"]
+    title = {p.findtext("parameterid"): p for p in v2[3].iterfind("effect/parameter")}
+    assert {"str", "fontname", "fontsize", "fontcolor", "origin"} <= set(title)
+    assert title["fontcolor"].findtext("value/alpha") == "255"
+    assert v2[4].findtext("effect/parameter/parameterid") == "fillcolor"
+    assert v2[4].findtext("effect/parameter/value/red") == "0"
     nested = v2[5].find("sequence")
     assert nested.get("id") not in (None, "sequence-1") and nested.findtext("duration") == "9"
-    unresolved = v2[7].find("file")
-    assert unresolved.get("id") and unresolved.find("pathurl") is None
-    assert unresolved.find("name") is None
+    assert v2[6].findtext("file/name").endswith(".motn")  # role 8: a Motion template
+    assert v2[7].find("file") is None  # role 9: a clip whose media is unknown
 
     path = tmp_path / "every_role.xml"
     path.write_bytes(data)
@@ -337,23 +418,38 @@ def test_filters_only_where_a_value_leaves_its_default_and_keyframes_on_the_medi
     assert_reads_back(table, read_back(path, 1))
 
 
-def test_overlay_source_time_continues_from_known_frames(tmp_path):
-    """V2 shows the main source while V1 does too (so the table says nothing of V2's source
-    time) and then alone (so it does): the unknown part continues the known part linearly."""
+def test_overlay_of_the_recording_plays_in_sync_with_the_base_track(tmp_path):
+    """V2 shows the main source while V1 does too and then alone: it shows the source time the
+    table gives at each frame (the recording in sync), cut where that time jumps."""
     n = 50
     asset = np.zeros((n, 2), dtype=np.int64)
     asset[:40, 0] = 1
-    asset[5:15, 1] = 2  # only under V1: source unknown -> in 0
-    asset[30:50, 1] = 2  # under V1 until 40, alone after: in from frame 40's source
+    asset[5:15, 1] = 2
+    asset[30:50, 1] = 2  # under V1 until 40, alone after: V1's cut at 40 is V2's too
     source = np.r_[np.arange(100, 140), np.arange(740, 750)].astype(float)
     table = make_table(asset, source, Fraction(30))
     data = xmeml_bytes(table, strict=True)
     v2 = parse_document("x.xml", data).getroot().findall("sequence/media/video/track")[1]
     items = [(int(c.findtext("start")), int(c.findtext("in"))) for c in v2.iter("clipitem")]
-    assert items == [(5, 0), (30, 730)]
+    assert items == [(5, 105), (30, 130), (40, 740)]
     path = tmp_path / "overlay.xml"
     path.write_bytes(data)
     assert_reads_back(table, read_back(path, 2))
+
+
+def test_main_source_frames_without_a_source_time_continue_the_known_ones():
+    """A predicted table may leave source_timestamp unknown on part of a run: those frames
+    continue the run's known source time linearly, the sound with them."""
+    n = 20
+    source = np.r_[np.full(5, np.nan), np.arange(305, 320)].astype(float)
+    table = make_table(np.ones((n, 1), dtype=np.int64), source, Fraction(25))
+    root = parse_document("x.xml", xmeml_bytes(table)).getroot()
+    clip = root.find("sequence/media/video/track/clipitem")
+    assert (clip.findtext("start"), clip.findtext("in")) == ("0", "300")
+    sound = root.findall("sequence/media/audio/track")[0].findall("clipitem")
+    assert [(c.findtext("start"), c.findtext("end"), c.findtext("in")) for c in sound] == [
+        ("0", "20", "300")
+    ]
 
 
 def test_extra_rotation_and_opacity_columns_are_written(tmp_path):
@@ -481,7 +577,7 @@ def test_dissolves_are_written_with_minus_one_timing_and_shrink_to_fit(tmp_path)
         {"start": -1, "end": -1, "in": 495, "out": 524},  # in = 500 - 5, out = 520 + 4
         {"start": -1, "end": 60, "in": 0, "out": 23},  # in = 3 - 3, from the start at 37
     ]
-    audio = root.findall("sequence/media/audio/track/clipitem")
+    audio = root.findall("sequence/media/audio/track")[0].findall("clipitem")
     assert [(int(a.findtext("start")), int(a.findtext("in"))) for a in audio] == [
         (0, 100),
         (20, 500),

@@ -8,7 +8,8 @@
 from xml2csv.__about__ import __version__
 from xml2csv.errors import NoXmlFilesError, XmemlError
 from xml2csv.keyframes import DEFAULT_TOLERANCE, Tolerance, reduce_keyframes
-from xml2csv.model import Timeline
+from xml2csv.media import SourceMedia, media_url
+from xml2csv.model import Marker, Timeline
 from xml2csv.params import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS, ParameterSpec
 from xml2csv.reader import list_sequences, read_xmeml
 from xml2csv.roles import DEFAULT_RULES, AssetRole, AssetRules
@@ -22,13 +23,16 @@ __all__ = [
     "OPTIONAL_PARAMETERS",
     "AssetRole",
     "AssetRules",
+    "Marker",
     "NoXmlFilesError",
     "ParameterSpec",
+    "SourceMedia",
     "Timeline",
     "Tolerance",
     "XmemlError",
     "__version__",
     "list_sequences",
+    "media_url",
     "read_xmeml",
     "reduce_keyframes",
     "sample",

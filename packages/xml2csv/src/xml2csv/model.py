@@ -73,6 +73,9 @@ class MediaFile:
     stillframe: bool = False
     display_name: str = ""  # from pathurl (decoded, NFC), else <name>
     extension: str = ""  # of display_name, case-folded, with the dot
+    width: int | None = None  # file/media/video/samplecharacteristics
+    height: int | None = None
+    audio_channels: int | None = None  # file/media/audio/channelcount
 
 
 @dataclass
@@ -98,6 +101,8 @@ class Item:
     ticks_in: int | None = None  # Premiere's pproTicksIn: the exact source time
     filters: list[Filter] = field(default_factory=list)
     keyframes_clip_relative: bool | None = None  # decided when first sampled
+    source_channel: int | None = None  # an audio item's <sourcetrack><trackindex>
+    links: list[str] = field(default_factory=list)  # clipitem ids of its <link>s
 
     @property
     def media_origin(self) -> int:
@@ -131,6 +136,14 @@ class Track:
     transitions: list[Transition] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Marker:
+    name: str
+    comment: str
+    in_: int
+    out: int  # -1 for a point marker
+
+
 @dataclass
 class Sequence:
     seq_id: str | None
@@ -141,6 +154,8 @@ class Sequence:
     height: int | None
     tracks: list[Track] = field(default_factory=list)
     line: int | None = None
+    audio_tracks: list[Track] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
 
     @property
     def fps(self) -> Fraction:

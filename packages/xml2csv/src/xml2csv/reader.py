@@ -14,6 +14,7 @@ from xml2csv.model import (
     Filter,
     Item,
     Keyframe,
+    Marker,
     MediaFile,
     Parameter,
     Rate,
@@ -146,6 +147,8 @@ class _Reader:
             )
             for index, track_el in enumerate(el.iterfind("media/video/track"), start=1):
                 seq.tracks.append(self._track(track_el, index, rate))
+            seq.audio_tracks = self._audio_tracks(el, rate)
+            seq.markers = self._markers(el)
             declared = self._int(el, "duration", required=False)
             last_end = max((it.end for t in seq.tracks for it in t.items), default=0)
             if declared is not None and last_end > declared:
@@ -190,6 +193,41 @@ class _Reader:
                     item.line,
                 )
         return track
+
+    def _audio_tracks(self, seq_el: etree._Element, rate: Rate) -> list[Track]:
+        """The sound, for players and checks; the table never depends on it, so a track that
+        cannot be read is skipped with a warning rather than failing the document."""
+        tracks = []
+        for index, track_el in enumerate(seq_el.iterfind("media/audio/track"), start=1):
+            try:
+                track = self._track(track_el, index, rate)
+            except XmemlError as error:
+                self.warn(f"audio track A{index} skipped: {error}", track_el)
+                continue
+            items = [c for c in track_el if c.tag in ("clipitem", "generatoritem")]
+            for item, item_el in zip(track.items, items, strict=True):
+                channel = item_el.findtext("sourcetrack/trackindex")
+                item.source_channel = _to_int(channel)
+            tracks.append(track)
+        return tracks
+
+    def _markers(self, seq_el: etree._Element) -> list[Marker]:
+        markers = []
+        for el in seq_el.iterfind("marker"):
+            start = _to_int(el.findtext("in"))
+            if start is None:
+                self.warn("marker without a whole <in>; skipped", el)
+                continue
+            end = _to_int(el.findtext("out"))
+            markers.append(
+                Marker(
+                    _text(el.find("name")),
+                    _text(el.find("comment")),
+                    start,
+                    -1 if end is None else end,
+                )
+            )
+        return markers
 
     def _resolve_minus_one(self, item: Item, children: list, pos: int) -> None:
         """`-1` start/end: the media under the neighbouring transition lines up with it."""
@@ -286,6 +324,7 @@ class _Reader:
                 item.nested = self.build_sequence(target)
         for filter_el in el.iterfind("filter"):
             item.filters.append(self._filter(filter_el))
+        item.links = [ref.text.strip() for ref in el.iterfind("link/linkclipref") if ref.text]
         return item
 
     def _int_of(self, el, fields: dict, tag: str, required: bool = True) -> int | None:
@@ -327,8 +366,15 @@ class _Reader:
             duration=_opt_int(duration_el) if duration_el is not None else None,
             media_source=_text(fields.get("mediaSource")) or None,
             has_video=media_el is None or media_el.find("video") is not None,
-            stillframe=_flag(_text(fields.get("stillframe")), False),
+            # Apple puts it in file/media/video; some writers put it on the file itself
+            stillframe=_flag(_text(fields.get("stillframe")), False)
+            or (media_el is not None and _flag(media_el.findtext("video/stillframe"), False)),
         )
+        if media_el is not None:
+            chars = media_el.find("video/samplecharacteristics")
+            if chars is not None:
+                media.width, media.height = _opt_int(chars, "width"), _opt_int(chars, "height")
+            media.audio_channels = _to_int(media_el.findtext("audio/channelcount"))
         media.display_name = source_name(media.pathurl, media.name)
         dot = media.display_name.rfind(".")
         media.extension = media.display_name[dot:].casefold() if dot > 0 else ""
@@ -477,6 +523,11 @@ def _to_number(text: str | None) -> float | None:
 def _opt_int(el: etree._Element, tag: str | None = None) -> int | None:
     value = _to_number(el.findtext(tag) if tag else el.text)
     return None if value is None else round(value)
+
+
+def _to_int(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.lstrip("-").isdigit() else None
 
 
 def _text(el: etree._Element | None) -> str:

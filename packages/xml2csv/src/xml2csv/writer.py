@@ -12,7 +12,7 @@ Cuts the caller names become centred Cross Dissolves with `-1` timing (section 3
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
@@ -25,41 +25,90 @@ from lxml.builder import E
 
 from xml2csv.io import atomic_write
 from xml2csv.keyframes import DEFAULT_TOLERANCE, Tolerance, filter_elements
+from xml2csv.media import SourceMedia, media_url, timecode_frames
+from xml2csv.model import Marker
+from xml2csv.names import source_name
 from xml2csv.params import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS, ParameterSpec
+from xml2csv.roles import AssetRole
 
 DEFAULT_TRANSITION_FRAMES = 10
+DEFAULT_SIZE = (1920, 1080)
 NTSC_RATES = (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001))
 PLACEHOLDER_FOLDER = "file://localhost/xmlai-placeholders/"
-# (effect name, effectid, effectcategory) of the generators that stand in for roles 5, 6, 8
-GENERATORS = {
-    5: ("Text", "Text", "Text"),
-    6: ("Color", "Color", "Matte"),
-    8: ("Shape", "Shape", ""),
+MAIN_ROLES = (AssetRole.MAIN_SOURCE, AssetRole.MAIN_SOURCE_OVERLAY)
+# placeholder files the editor relinks: (file name prefix, extension) per role
+PLACEHOLDER_FILES = {
+    AssetRole.OTHER_VIDEO: ("broll", ".mov"),
+    AssetRole.STILL_IMAGE: ("still", ".png"),
+    AssetRole.OTHER_GRAPHIC: ("graphic", ".motn"),
 }
+# a title as Premiere's Text generator writes one: white 36 pt Arial, centred on its origin
+TITLE_TEXT = "Title"
+TITLE_PARAMETERS = (
+    ("str", "Text", TITLE_TEXT),
+    ("fontname", "Font", "Arial"),
+    ("fontsize", "Size", "36"),
+    ("fontstyle", "Style", "1"),
+    ("fontalign", "Alignment", "2"),
+    ("fontcolor", "Font Color", {"alpha": 255, "red": 255, "green": 255, "blue": 255}),
+    ("origin", "Origin", {"horiz": 0, "vert": 0}),
+    ("fonttrack", "Tracking", "1"),
+    ("leading", "Leading", "0"),
+    ("aspect", "Aspect", "1"),
+    ("autokern", "Auto Kerning", "TRUE"),
+    ("subpixel", "Use Subpixel", "TRUE"),
+)
+MATTE_COLOR = {"alpha": 255, "red": 0, "green": 0, "blue": 0}
 
 
-def write_xmeml(
+def write_xmeml(table: pd.DataFrame, path: str | Path, **options) -> Path:
+    """Write `table` (the track table of SPEC.md) as an xmeml file, atomically; returns `path`.
+    The options are `xmeml_bytes`'s."""
+    path = Path(path)
+    data = xmeml_bytes(table, **options)
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
+    return path
+
+
+def xmeml_bytes(
     table: pd.DataFrame,
-    path: str | Path,
     *,
     fps: str | Fraction | float | None = None,
     sequence_name: str | None = None,
+    source: SourceMedia | None = None,
+    media_root: str | Path | None = None,
+    markers: Iterable[Marker] = (),
     source_pathurl: str | None = None,
     source_duration_frames: int | None = None,
-    width: int = 1920,
-    height: int = 1080,
+    width: int | None = None,
+    height: int | None = None,
     tolerance: Tolerance | None = None,
     strict: bool = False,
     transitions: Iterable[int] | None = None,
     transition_frames: int = DEFAULT_TRANSITION_FRAMES,
-) -> Path:
-    """Write `table` (the track table of SPEC.md) as an xmeml file, atomically; returns `path`.
+) -> bytes:
+    """The xmeml document of `table`, as bytes.
 
     `fps`: "30000/1001", a Fraction, a float (snapped to the nearest standard rate), or None to
-    infer it from `timestamp`. `sequence_name` defaults to the `edit_id`; `source_pathurl` to
-    `file://localhost/<url-quoted source_video_name>`; `source_duration_frames` to the last
-    source frame used. `tolerance` bounds the keyframe error per column kind (`Tolerance()`:
-    scale 0.05 %, position 0.0005, crop 0.05 %, rotation/opacity 0.05).
+    infer it from `timestamp`. `sequence_name` defaults to the `edit_id`.
+
+    The recording: `source` (a `SourceMedia`, e.g. `SourceMedia.from_media_json(...)`) says
+    where it is and what it is; its path defaults to `source_video_name`. The `pathurl` is
+    `media_url(path, media_root)` (a relative path is taken against `media_root`, else the
+    current folder) unless `source_pathurl` gives it; `<name>` is the file name. The size
+    (default 1920x1080: Basic Motion's scale is relative to it), the media length (default:
+    the last source frame used), the sound (default stereo, 48 kHz) and the start timecode
+    come from `source`; `source_duration_frames`, `width` and `height` override it. The
+    sequence has the recording's size.
+
+    Sound follows the picture of the main source: wherever `source_timestamp` is finite (in a
+    table that meets condition 3 below: wherever role 1 or 2 is on screen) an audio clip plays
+    the recording from that source time, one track per channel (a stereo pair on A1/A2, channel
+    1 and 2, as Premiere writes it), cut where the source time jumps or the picture moves to
+    another clip, each linked to the video clip it lies under when they span the same frames.
+    A recording without sound (`audio_channels=0`) gets no audio tracks.
+
+    `markers`: `xml2csv.Marker`s (sequence frames) written into the sequence for review.
 
     Always refused with a ValueError: missing columns; a `frame` column that is not 0..n-1;
     active not 0/1; asset outside 0..9 or not whole; active 0 with asset != 0 or active 1 with
@@ -72,14 +121,21 @@ def write_xmeml(
     still makes a file Premiere opens):
     1. role 1 is on one track (the base track); role 2 only on others, never on more frames of
        one track than role 1 has (ties go to the lower track); role 2 implies role 1.
-    2. if role 3 or 9 appears, roles 1+2 cover at least 2 frames: the reader calls the video
-       file covering most frames the main source, so role 3/9 runs become placeholder files
-       (one per item) cut short enough to cover fewer frames than the main source does.
+    2. if role 3 appears, roles 1+2 cover at least 2 frames: the reader calls the video file
+       covering most frames the main source, so role 3 runs become placeholder files (one per
+       item) cut short enough to cover fewer frames than the main source does.
     3. `source_timestamp` is finite exactly where role 1 or 2 is shown, on the frame grid and
-       >= 0, and is the base track's source time there, else the lowest role-2 track's.
+       >= 0: the source time every track showing the main source shows there (an overlay of
+       the same recording plays in sync with the base track).
     4. inactive frames hold the neutral values (scale 100, the rest 0); `timestamp` = frame/fps.
-    Role-2 frames that `source_timestamp` does not describe (another track owns it there)
-    continue the item's source time linearly from its nearest known frame, or start at 0.
+    Main-source frames that `source_timestamp` does not describe continue the item's source
+    time linearly from its nearest known frame, or start at 0.
+
+    Other roles become what real exports contain: role 3 an offline video file, 4 a still
+    (`stillframe` in `file/media/video`), 5 a Text generator (font, size, colour, origin), 6 a
+    Color matte with its `fillcolor`, 7 a nested sequence, 8 a Motion template (`.motn`) file,
+    9 a clip without media; placeholder files sit under `PLACEHOLDER_FOLDER` for the editor
+    to relink.
 
     `transitions`: sequence frames at which a cut is written as a Cross Dissolve centred on
     it, `transition_frames` long (>= 2): it spans [cut - d//2, cut - d//2 + d). A cut here is
@@ -89,55 +145,58 @@ def write_xmeml(
     need not cut where a plan said). The outgoing clip gets `<end>-1</end>` and media under
     the transition's second part, the incoming one `<start>-1</start>` and media under its
     first part. Going along each track, d shrinks so that the incoming clip's media starts at
-    >= 0, the outgoing clip's stays within `source_duration_frames` (when given), and the
+    >= 0, the outgoing clip's stays within the media length (when given), and the
     transition stays inside the two items and after the track's previous transition; a
     dissolve that would be shorter than 2 frames is not written (a plain cut stays). The
     reader shows the outgoing clip up to the cut and the incoming one from it, so the round
     trip is unchanged; `read_xmeml(path).sequence.tracks[k].transitions` lists those written.
+    The sound keeps plain cuts.
     """
-    path = Path(path)
-    data = xmeml_bytes(
-        table, fps=fps, sequence_name=sequence_name, source_pathurl=source_pathurl,
-        source_duration_frames=source_duration_frames, width=width, height=height,
-        tolerance=tolerance, strict=strict, transitions=transitions,
-        transition_frames=transition_frames,
-    )  # fmt: skip
-    atomic_write(path, lambda tmp: tmp.write_bytes(data))
-    return path
-
-
-def xmeml_bytes(
-    table: pd.DataFrame,
-    *,
-    fps: str | Fraction | float | None = None,
-    sequence_name: str | None = None,
-    source_pathurl: str | None = None,
-    source_duration_frames: int | None = None,
-    width: int = 1920,
-    height: int = 1080,
-    tolerance: Tolerance | None = None,
-    strict: bool = False,
-    transitions: Iterable[int] | None = None,
-    transition_frames: int = DEFAULT_TRANSITION_FRAMES,
-) -> bytes:
-    """The document `write_xmeml` writes, as bytes (same options)."""
     plan = _Plan.of(table, _fps(fps, table))
+    facts = _source_facts(table, source, media_root, source_pathurl, width, height)
+    if source_duration_frames is not None:
+        facts = replace(facts, duration_frames=source_duration_frames)
     if transitions is not None:
-        plan.add_transitions(transitions, transition_frames, source_duration_frames)
+        plan.add_transitions(transitions, transition_frames, facts.duration_frames)
     if strict and (problems := plan.roundtrip_problems(table)):
         raise ValueError("table would not read back as written:\n- " + "\n- ".join(problems))
     if sequence_name is None:
         sequence_name = str(table["edit_id"].iloc[0]) if "edit_id" in table and len(table) else ""
-    source_name = ""
-    if "source_video_name" in table and len(table):
-        source_name = str(table["source_video_name"].iloc[0])
-    source_name = source_name or "source.mp4"
-    if source_pathurl is None:
-        source_pathurl = "file://localhost/" + quote(source_name.replace("\\", "/").lstrip("/"))
-    writer = _Writer(plan, tolerance or DEFAULT_TOLERANCE, width, height)
-    return writer.document(
-        sequence_name or "xmlai edit", source_name, source_pathurl, source_duration_frames
+    writer = _Writer(plan, tolerance or DEFAULT_TOLERANCE, facts)
+    return writer.document(sequence_name or "xmlai edit", list(markers))
+
+
+def _source_facts(table, source, media_root, pathurl, width, height) -> _Source:
+    source = source or SourceMedia()
+    path = source.path
+    if not path and "source_video_name" in table and len(table):
+        path = str(table["source_video_name"].iloc[0])
+    path = path or "source.mp4"
+    pathurl = pathurl or media_url(path, media_root)
+    return _Source(
+        name=source_name(pathurl, path),
+        pathurl=pathurl,
+        width=width or source.width or DEFAULT_SIZE[0],
+        height=height or source.height or DEFAULT_SIZE[1],
+        duration_frames=source.duration_frames,
+        audio_channels=source.audio_channels,
+        sample_rate=source.sample_rate,
+        sample_depth=source.sample_depth,
+        timecode=source.timecode,
     )
+
+
+@dataclass(frozen=True)
+class _Source:
+    name: str
+    pathurl: str
+    width: int
+    height: int
+    duration_frames: int | None
+    audio_channels: int
+    sample_rate: int
+    sample_depth: int
+    timecode: str
 
 
 # -- reading the table ------------------------------------------------------------------------
@@ -152,10 +211,22 @@ class _Item:
     in_: int = 0  # media frame shown at `start`
     lead: int = 0  # frames of media before `start`, under a dissolve from the previous item
     tail: int = 0  # frames of media after `end`, under a dissolve into the next item
+    clip_id: str = ""  # its clipitem id, given before writing so that links can name it
+    links: list[int] = field(default_factory=list)  # the sounds (by index) linked to it
 
     @property
     def out(self) -> int:
         return self.in_ + self.end - self.start
+
+
+@dataclass
+class _Sound:
+    """An audio clip: the recording from media frame `in_`, at sequence frames [start, end)."""
+
+    start: int
+    end: int
+    in_: int
+    picture: _Item | None  # the video clip it is linked to
 
 
 @dataclass
@@ -209,16 +280,16 @@ class _Plan:
         return plan
 
     def _split_placeholders(self) -> None:
-        """A run of role 3 or 9 is often several clips; written as one placeholder file longer
-        than the main source's share, the reader would take it for the main source. Cut such
-        runs into near-equal items that each cover fewer frames than roles 1/2 together."""
+        """A run of role 3 is often several clips; written as one placeholder file longer than
+        the main source's share, the reader would take it for the main source. Cut such runs
+        into near-equal items that each cover fewer frames than roles 1/2 together."""
         limit = int(np.isin(self.asset, (1, 2)).sum()) - 1
         if limit < 1:
             return
         for items in self.tracks:
             for pos in reversed(range(len(items))):
                 item = items[pos]
-                if item.role in (3, 9) and item.end - item.start > limit:
+                if item.role == AssetRole.OTHER_VIDEO and item.end - item.start > limit:
                     parts = -(-(item.end - item.start) // limit)
                     cuts = np.linspace(item.start, item.end, parts + 1).round().astype(int)
                     items[pos : pos + 1] = [
@@ -239,12 +310,13 @@ class _Plan:
 
     def _main_items(self, col: int, role: int, s: int, e: int) -> list[_Item]:
         """Split a run of the main source where its source time jumps; frames the table's
-        `source_timestamp` does not describe continue the item's source time linearly."""
-        owned = (self.owner[s:e] == col) & np.isfinite(self.source_frames[s:e])
-        at = np.arange(s, e)[owned]
+        `source_timestamp` does not describe continue the item's source time linearly. An
+        overlay (role 2) shows the same source time as the base track: the recording in sync."""
+        known = np.isfinite(self.source_frames[s:e])
+        at = np.arange(s, e)[known]
         if not len(at):
             return [_Item(col + 1, role, s, e, 0)]
-        offset = self.source_frames[s:e][owned].astype(np.int64) - at  # in = offset + start
+        offset = self.source_frames[s:e][known].astype(np.int64) - at  # in = offset + start
         breaks = (np.flatnonzero(np.diff(offset)) + 1).tolist()
         items, first = [], s
         if offset[0] + s < 0:  # would need negative media before the first known frame
@@ -290,6 +362,30 @@ class _Plan:
                 b.lead, a.tail = d // 2, d - d // 2
                 free_from = cut + a.tail
 
+    def sounds(self) -> list[_Sound]:
+        """The recording's sound under its picture: one clip per run of frames with a known
+        source time, cut where that time jumps or the picture moves to another clip."""
+        source = self.source_frames.copy()
+        picture = np.full(self.n, -1)
+        main_items = [i for items in self.tracks for i in items if i.role in MAIN_ROLES]
+        for index, item in enumerate(main_items):
+            frames = np.arange(item.start, item.end)
+            mine = frames[self.owner[frames] == item.track - 1]
+            picture[mine] = index
+            unknown = mine[~np.isfinite(source[mine])]
+            source[unknown] = item.in_ + unknown - item.start
+        known = np.isfinite(source)
+        offset = np.where(known, source - np.arange(self.n), -np.inf)
+        change = np.flatnonzero(
+            (known[1:] != known[:-1]) | (offset[1:] != offset[:-1]) | (picture[1:] != picture[:-1])
+        )
+        sounds = []
+        for s, e in pairwise([0, *(change + 1).tolist(), self.n]):
+            if e > s and known[s]:
+                item = main_items[picture[s]] if picture[s] >= 0 else None
+                sounds.append(_Sound(s, e, int(source[s]), item))
+        return sounds
+
     def roundtrip_problems(self, table: pd.DataFrame) -> list[str]:
         """The conditions of `write_xmeml`'s docstring that this table breaks."""
         problems = []
@@ -306,9 +402,9 @@ class _Plan:
             if beaten:
                 problems.append(f"role 2 on {_names(beaten)} outnumbers role 1 on {_names([b])}")
         main_total = int(role1.sum() + role2.sum())
-        if main_total < 2 and np.isin(self.asset, (3, 9)).any():
+        if main_total < 2 and (self.asset == AssetRole.OTHER_VIDEO).any():
             problems.append(
-                "roles 3/9 with fewer than 2 main-source frames: a placeholder file would be "
+                "role 3 with fewer than 2 main-source frames: a placeholder file would be "
                 "read as the main source"
             )
         shown = ((self.asset == 1) | (self.asset == 2)).any(axis=1)
@@ -423,14 +519,33 @@ def _snap(value: float, what: str) -> Fraction:
 
 
 class _Writer:
-    def __init__(self, plan: _Plan, tolerance: Tolerance, width: int, height: int):
-        self.plan, self.tolerance = plan, tolerance
-        self.width, self.height = str(width), str(height)
+    """The document, in the element order of Apple's examples and Premiere's exports."""
+
+    def __init__(self, plan: _Plan, tolerance: Tolerance, source: _Source):
+        self.plan, self.tolerance, self.source = plan, tolerance, source
         ntsc = plan.fps.denominator != 1
         timebase = plan.fps * Fraction(1001, 1000) if ntsc else plan.fps
         self.rate_text = (str(int(timebase)), "TRUE" if ntsc else "FALSE")
         self.counts = {"sequence": 1, "file": 1}  # sequence-1 is the edit, file-1 its source
         self.main_defined = False
+        self.sounds = plan.sounds() if source.audio_channels > 0 else []
+        self._number_clips()
+
+    def _number_clips(self) -> None:
+        """Ids first: a video clip's <link> names audio clips written after it."""
+        for items in self.plan.tracks:
+            for item in items:
+                item.clip_id = self.next_id("clipitem")
+        self.sound_ids = [
+            [self.next_id("clipitem") for _ in self.sounds]
+            for _ in range(self.source.audio_channels)
+        ]
+        for index, sound in enumerate(self.sounds):
+            if sound.picture and (sound.start, sound.end) == (
+                sound.picture.start,
+                sound.picture.end,
+            ):
+                sound.picture.links.append(index)
 
     def next_id(self, kind: str) -> str:
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -439,46 +554,75 @@ class _Writer:
     def rate(self):
         return E.rate(E.timebase(self.rate_text[0]), E.ntsc(self.rate_text[1]))
 
-    def document(self, name: str, source_name: str, pathurl: str, duration: int | None) -> bytes:
-        plan = self.plan
-        needed = max(
-            (i.out + i.tail for items in plan.tracks for i in items if i.role in (1, 2)), default=0
+    def timecode(self, text: str = "00:00:00:00"):
+        frame, drop = timecode_frames(text, self.plan.fps)
+        return E.timecode(
+            self.rate(),
+            E.string(text),
+            E.frame(str(frame)),
+            E.displayformat("DF" if drop else "NDF"),
         )
-        if duration is not None and duration < needed:
+
+    def document(self, name: str, markers: list[Marker]) -> bytes:
+        plan, source = self.plan, self.source
+        needed = max(
+            (i.out + i.tail for items in plan.tracks for i in items if i.role in MAIN_ROLES),
+            default=0,
+        )
+        needed = max(needed, max((s.in_ + s.end - s.start for s in self.sounds), default=0))
+        if source.duration_frames is not None and source.duration_frames < needed:
             raise ValueError(
-                f"source_duration_frames={duration} but the edit uses source frames up to {needed}"
+                f"source_duration_frames={source.duration_frames} but the edit uses source "
+                f"frames up to {needed}"
             )
-        self.main = (source_name, pathurl, duration if duration is not None else needed)
+        self.duration = source.duration_frames if source.duration_frames is not None else needed
         used = [k for k, items in enumerate(plan.tracks) if items]
         tracks = [
             E.track(*self.video_items(items), E.enabled("TRUE"), E.locked("FALSE"))
             for items in plan.tracks[: (used[-1] + 1 if used else 1)]
         ]
         video = E.video(self.video_format(), *tracks)
-        root = E.xmeml(self.sequence("sequence-1", name, plan.n, video, self.audio()), version="4")
+        sequence = self.sequence("sequence-1", name, plan.n, video, self.audio())
+        sequence.extend(self.marker(m) for m in markers)
+        root = E.xmeml(sequence, version="4")
         # written by hand: lxml's declaration uses single quotes, which some importers reject
         head = b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n'
         return head + etree.tostring(root, encoding="UTF-8", pretty_print=True)
 
     def sequence(self, seq_id: str, name: str, duration: int, *media):
-        timecode = E.timecode(
-            self.rate(), E.string("00:00:00:00"), E.frame("0"), E.displayformat("NDF")
-        )
         return E.sequence(
-            E.name(name), E.duration(str(duration)), self.rate(), timecode, E.media(*media),
+            E.name(name), E.duration(str(duration)), self.rate(), self.timecode(), E.media(*media),
             id=seq_id,
         )  # fmt: skip
 
-    def video_format(self):
-        return E.format(
-            E.samplecharacteristics(
-                self.rate(), E.width(self.width), E.height(self.height), E.anamorphic("FALSE"),
-                E.pixelaspectratio("square"), E.fielddominance("none"),
+    def marker(self, marker: Marker):
+        if not 0 <= marker.in_ < max(self.plan.n, 1) or not (
+            marker.out == -1 or marker.out > marker.in_
+        ):
+            raise ValueError(
+                f"marker {marker.name!r} at {marker.in_}..{marker.out} is outside the edit"
             )
+        return E.marker(
+            E.name(marker.name), E.comment(marker.comment), E("in", str(marker.in_)),
+            E.out(str(marker.out)),
         )  # fmt: skip
 
-    def timing(self, name: str, item: _Item, duration: int, dissolves: bool = False) -> list:
-        times = [("start", item.start), ("end", item.end), ("in", item.in_), ("out", item.out)]
+    def video_format(self):
+        return E.format(self.video_characteristics(full=True))
+
+    def video_characteristics(self, full: bool = False):
+        chars = E.samplecharacteristics(
+            self.rate(), E.width(str(self.source.width)), E.height(str(self.source.height))
+        )
+        if full:
+            chars.extend([
+                E.anamorphic("FALSE"), E.pixelaspectratio("square"), E.fielddominance("none"),
+            ])  # fmt: skip
+        return chars
+
+    def timing(self, name: str, item: _Item | _Sound, duration: int, dissolves: bool = False):
+        times = [("start", item.start), ("end", item.end), ("in", item.in_)]
+        times.append(("out", item.in_ + item.end - item.start))
         if dissolves and (item.lead or item.tail):
             # -1: placed by the neighbouring transition; the media runs on under it, so `in`
             # lines up with the transition's start and `out` with its end (format doc, 3)
@@ -514,7 +658,7 @@ class _Writer:
         )
 
     def video_item(self, item: _Item):
-        role, tag, length = item.role, f"t{item.track:02d}", item.end - item.start
+        role, length = item.role, item.end - item.start
         filters = filter_elements(
             self.plan.specs,
             {s.column: self.plan.values[s.column][item.start : item.end, item.track - 1]
@@ -522,72 +666,130 @@ class _Writer:
             item.in_,
             self.tolerance,
         )  # fmt: skip
-        if role in GENERATORS:
-            name, effect_id, category = GENERATORS[role]
-            effect = E.effect(E.name(name), E.effectid(effect_id))
-            if category:
-                effect.append(E.effectcategory(category))
-            effect.extend([E.effecttype("generator"), E.mediatype("video")])
-            if role == 5:
-                effect.append(E.parameter(E.parameterid("str"), E.name("Text"), E.value("Title")))
-            body = [*self.timing(name, item, length), effect]
-            return E.generatoritem(*body, *filters, id=self.next_id("generatoritem"))
-        if role in (1, 2):
-            body = [*self.timing(self.main[0], item, self.main[2], True), self.main_file()]
-        elif role == 7:
+        if role in (AssetRole.TEXT, AssetRole.MATTE):
+            effect = self.title() if role == AssetRole.TEXT else self.matte()
+            body = [*self.timing(effect.findtext("name"), item, length), effect]
+            return E.generatoritem(*body, *filters, id=item.clip_id)
+        if role in MAIN_ROLES:
+            body = [*self.timing(self.source.name, item, self.duration, True), self.main_file()]
+            links = self.links(item)
+        elif role == AssetRole.NESTED_SEQUENCE:
             nested_id = self.next_id("sequence")
             video = E.video(self.video_format(), E.track(E.enabled("TRUE")))
             placeholder = self.sequence(nested_id, f"placeholder {nested_id}", length, video)
-            body = [*self.timing(f"nested {tag} {nested_id}", item, length), placeholder]
+            name = f"nested t{item.track:02d} {nested_id}"
+            body, links = [*self.timing(name, item, length), placeholder], []
         else:
-            index = self.counts[f"{role}{tag}"] = self.counts.get(f"{role}{tag}", 0) + 1
-            file_name = {3: f"broll_{tag}_{index:04d}.mov", 4: f"still_{tag}_{index:04d}.png"}
-            body = self.timing(file_name.get(role, f"unresolved {tag} {index}"), item, length)
-            if role == 4:
-                body.append(E.stillframe("TRUE"))
-            body.append(self.placeholder_file(file_name.get(role), length, still=role == 4))
-        return E.clipitem(*body, *filters, id=self.next_id("clipitem"))
+            body, links = self.placeholder_clip(item, length), []
+        return E.clipitem(*body, *filters, *links, id=item.clip_id)
+
+    def placeholder_clip(self, item: _Item, length: int) -> list:
+        """An offline file for the editor to relink; role 9 (unresolved) has no media at all."""
+        tag = f"t{item.track:02d}"
+        index = self.counts[f"{item.role}{tag}"] = self.counts.get(f"{item.role}{tag}", 0) + 1
+        if item.role not in PLACEHOLDER_FILES:
+            return self.timing(f"unresolved {tag} {index}", item, length)
+        prefix, extension = PLACEHOLDER_FILES[item.role]
+        name = f"{prefix}_{tag}_{index:04d}{extension}"
+        body = self.timing(name, item, length)
+        still = item.role == AssetRole.STILL_IMAGE
+        if still:
+            body.append(E.stillframe("TRUE"))
+        file = E.file(
+            E.name(name), E.pathurl(PLACEHOLDER_FOLDER + quote(name)), self.rate(),
+            E.duration(str(length)), self.timecode(), self.file_media(length, still=still),
+            id=self.next_id("file"),
+        )  # fmt: skip
+        return [*body, file]
+
+    def title(self):
+        return self.generator("Text", "Text", "Text", TITLE_PARAMETERS)
+
+    def matte(self):
+        return self.generator("Color", "Color", "Matte", (("fillcolor", "Color", MATTE_COLOR),))
+
+    def generator(self, name: str, effect_id: str, category: str, parameters) -> etree._Element:
+        effect = E.effect(
+            E.name(name), E.effectid(effect_id), E.effectcategory(category),
+            E.effecttype("generator"), E.mediatype("video"),
+        )  # fmt: skip
+        for parameter_id, label, value in parameters:
+            parts = [E(k, str(v)) for k, v in value.items()] if isinstance(value, dict) else value
+            value_el = E.value(*parts) if isinstance(parts, list) else E.value(parts)
+            effect.append(E.parameter(E.parameterid(parameter_id), E.name(label), value_el))
+        return effect
 
     def main_file(self):
         if self.main_defined:
             return E.file(id="file-1")
         self.main_defined = True
-        name, pathurl, duration = self.main
+        source = self.source
         return E.file(
-            E.name(name), E.pathurl(pathurl), self.rate(), E.duration(str(duration)),
-            self.file_media(duration, audio=True), id="file-1",
+            E.name(source.name), E.pathurl(source.pathurl), self.rate(),
+            E.duration(str(self.duration)), self.timecode(source.timecode),
+            self.file_media(self.duration, audio=source.audio_channels), id="file-1",
         )  # fmt: skip
 
-    def placeholder_file(self, name: str | None, duration: int, still: bool):
-        """An offline file for the editor to relink. Without a name (role 9) it has no pathurl
-        either, which is what the reader calls unresolved."""
-        file = E.file(id=self.next_id("file"))
-        if name:
-            file.extend([E.name(name), E.pathurl(PLACEHOLDER_FOLDER + quote(name))])
-        file.extend([self.rate(), E.duration(str(duration))])
+    def file_media(self, duration: int, audio: int = 0, still: bool = False):
+        video = E.video(E.duration(str(duration)))
         if still:
-            file.append(E.stillframe("TRUE"))
-        file.append(self.file_media(duration, audio=False))
-        return file
-
-    def file_media(self, duration: int, audio: bool):
-        chars = E.samplecharacteristics(self.rate(), E.width(self.width), E.height(self.height))
-        media = E.media(E.video(E.duration(str(duration)), chars))
+            video.append(E.stillframe("TRUE"))
+        video.append(self.video_characteristics())
+        media = E.media(video)
         if audio:
-            sound = E.samplecharacteristics(E.depth("16"), E.samplerate("48000"))
-            media.append(E.audio(sound, E.channelcount("2")))
+            media.append(E.audio(self.audio_characteristics(), E.channelcount(str(audio))))
         return media
 
-    def audio(self):
-        """The source's sound under the base track's cuts, so the edit plays with its audio."""
-        base = self.plan.tracks[self.plan.base] if self.plan.base is not None else []
-        items = [
-            E.clipitem(
-                *self.timing(self.main[0], item, self.main[2]), E.file(id="file-1"),
-                E.sourcetrack(E.mediatype("audio"), E.trackindex("1")),
-                id=self.next_id("clipitem"),
+    def audio_characteristics(self):
+        return E.samplecharacteristics(
+            E.depth(str(self.source.sample_depth)), E.samplerate(str(self.source.sample_rate))
+        )
+
+    def links(self, item: _Item) -> list:
+        """Premiere's link group: the video clip and the audio clip of each channel."""
+        if not item.links:
+            return []
+        group = [("video", item.track, item.clip_id, self.clip_index(item))]
+        for index in item.links:
+            for channel, ids in enumerate(self.sound_ids, start=1):
+                group.append(("audio", channel, ids[index], index + 1))
+        return [
+            E.link(
+                E.linkclipref(clip_id), E.mediatype(kind), E.trackindex(str(track)),
+                E.clipindex(str(clip_index)),
+                *([E.groupindex("1")] if kind == "audio" else []),
             )
-            for item in base
-            if item.role == 1
+            for kind, track, clip_id, clip_index in group
         ]  # fmt: skip
-        return E.audio(E.track(*items, E.enabled("TRUE"), E.locked("FALSE")))
+
+    def clip_index(self, item: _Item) -> int:
+        return next(k for k, x in enumerate(self.plan.tracks[item.track - 1], 1) if x is item)
+
+    def audio(self):
+        """The recording's sound, one track per channel, each sending to its own output."""
+        channels = self.source.audio_channels
+        outputs = E.outputs(*(
+            E.group(
+                E.index(str(k)), E.numchannels("1"), E.downmix("0"), E.channel(E.index(str(k)))
+            )
+            for k in (1, 2)
+        ))  # fmt: skip
+        tracks = [self.audio_track(channel) for channel in range(1, channels + 1)]
+        return E.audio(
+            E.numOutputChannels("2"), E.format(self.audio_characteristics()), outputs, *tracks
+        )
+
+    def audio_track(self, channel: int):
+        items = []
+        for index, sound in enumerate(self.sounds):
+            clip_id = self.sound_ids[channel - 1][index]
+            body = self.timing(self.source.name, sound, self.duration)
+            source_track = E.sourcetrack(E.mediatype("audio"), E.trackindex(str(channel)))
+            links = (
+                self.links(sound.picture) if sound.picture and index in sound.picture.links else []
+            )
+            items.append(E.clipitem(*body, self.main_file(), source_track, *links, id=clip_id))
+        track = E.track(*items, E.enabled("TRUE"), E.locked("FALSE"))
+        if self.source.audio_channels == 2:  # a stereo pair: A1 to the left, A2 to the right
+            track.append(E.outputchannelindex(str(channel)))
+        return track
