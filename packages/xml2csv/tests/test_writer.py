@@ -383,7 +383,8 @@ def test_every_role_is_written_as_its_kind_and_reads_back(tmp_path):
     nested = v2[5].find("sequence")
     assert nested.get("id") not in (None, "sequence-1") and nested.findtext("duration") == "9"
     assert v2[6].findtext("file/name").endswith(".motn")  # role 8: a Motion template
-    assert v2[7].find("file") is None  # role 9: a clip whose media is unknown
+    unresolved = v2[7].find("file")  # role 9: named (Apple requires it), nowhere to relink to
+    assert unresolved.findtext("name") == "unresolved t02 1" and unresolved.find("pathurl") is None
 
     path = tmp_path / "every_role.xml"
     path.write_bytes(data)

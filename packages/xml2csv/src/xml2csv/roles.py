@@ -109,7 +109,7 @@ class AssetRules:
         """Only real video files compete for "main source"; stills, slugs and graphics do not."""
         if file.media_source or not file.has_video or self.is_still(file):
             return False
-        if not file.pathurl and not file.name:  # an unresolved file is role 9, never main
+        if self.is_unresolved(file):  # role 9, never main
             return False
         return file.extension not in self.graphic_extensions
 
@@ -134,9 +134,14 @@ class AssetRules:
             return AssetRole.OTHER_GRAPHIC
         if main_file_id is not None and file.file_id == main_file_id:
             return AssetRole.MAIN_SOURCE if is_base_track else AssetRole.MAIN_SOURCE_OVERLAY
-        if not file.pathurl and not file.name:
+        if self.is_unresolved(file):
             return AssetRole.UNRESOLVED
         return AssetRole.OTHER_VIDEO
+
+    @staticmethod
+    def is_unresolved(file: MediaFile) -> bool:
+        """No path, and no name a file could have (no extension): nothing to relink to."""
+        return not file.pathurl and not file.extension
 
     def _generator_role(self, generator: str) -> AssetRole:
         key = generator.casefold()

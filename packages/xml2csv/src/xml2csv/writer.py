@@ -134,7 +134,7 @@ def xmeml_bytes(
     Other roles become what real exports contain: role 3 an offline video file, 4 a still
     (`stillframe` in `file/media/video`), 5 a Text generator (font, size, colour, origin), 6 a
     Color matte with its `fillcolor`, 7 a nested sequence, 8 a Motion template (`.motn`) file,
-    9 a clip without media; placeholder files sit under `PLACEHOLDER_FOLDER` for the editor
+    9 a file with a name but no path; placeholder files sit under `PLACEHOLDER_FOLDER` for the editor
     to relink.
 
     `transitions`: sequence frames at which a cut is written as a Cross Dissolve centred on
@@ -684,21 +684,24 @@ class _Writer:
         return E.clipitem(*body, *filters, *links, id=item.clip_id)
 
     def placeholder_clip(self, item: _Item, length: int) -> list:
-        """An offline file for the editor to relink; role 9 (unresolved) has no media at all."""
+        """An offline file for the editor to relink. Role 9 (unresolved) names its file but
+        gives it neither a path nor an extension: there is nothing to relink it to."""
         tag = f"t{item.track:02d}"
         index = self.counts[f"{item.role}{tag}"] = self.counts.get(f"{item.role}{tag}", 0) + 1
-        if item.role not in PLACEHOLDER_FILES:
-            return self.timing(f"unresolved {tag} {index}", item, length)
-        prefix, extension = PLACEHOLDER_FILES[item.role]
-        name = f"{prefix}_{tag}_{index:04d}{extension}"
-        body = self.timing(name, item, length)
         still = item.role == AssetRole.STILL_IMAGE
+        if item.role in PLACEHOLDER_FILES:
+            prefix, extension = PLACEHOLDER_FILES[item.role]
+            name = f"{prefix}_{tag}_{index:04d}{extension}"
+            where = [E.name(name), E.pathurl(PLACEHOLDER_FOLDER + quote(name))]
+        else:
+            name = f"unresolved {tag} {index}"
+            where = [E.name(name)]
+        body = self.timing(name, item, length)
         if still:
             body.append(E.stillframe("TRUE"))
         file = E.file(
-            E.name(name), E.pathurl(PLACEHOLDER_FOLDER + quote(name)), self.rate(),
-            E.duration(str(length)), self.timecode(), self.file_media(length, still=still),
-            id=self.next_id("file"),
+            *where, self.rate(), E.duration(str(length)), self.timecode(),
+            self.file_media(length, still=still), id=self.next_id("file"),
         )  # fmt: skip
         return [*body, file]
 
