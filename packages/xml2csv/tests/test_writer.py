@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from xml2csv import AssetRole, read_xmeml, sample, track_columns
+from xml2csv import AssetRole, read_xmeml, sample, structure_problems, track_columns
 from xml2csv.keyframes import DEFAULT_TOLERANCE, Tolerance, reduce_keyframes
 from xml2csv.params import DEFAULT_PARAMETERS
 from xml2csv.safexml import parse_document
@@ -254,6 +254,7 @@ def test_the_sound_covers_exactly_the_frames_where_the_main_source_is_on_screen(
     source = np.rint(table["source_timestamp"].to_numpy() * rate)
     expected = {int(t): int(source[t]) for t in np.flatnonzero(shown)}
     heard = sound_frames(timeline)
+    assert structure_problems("x.xml", data) == []
     assert set(heard) == ({1, 2} if expected else set())
     for channel in heard:
         assert heard[channel] == expected
@@ -292,6 +293,7 @@ def assert_links_are_consistent(root):
 def test_bundled_example_round_trips_identically(tmp_path):
     table = sample(read_xmeml(EXAMPLE))
     path = write_xmeml(table, tmp_path / EXAMPLE.name, strict=True)  # same stem, same edit_id
+    assert structure_problems(path) == []
     back = sample(read_xmeml(path))
     pd.testing.assert_frame_equal(back, table)
     # and the V1 zoom is still two keyframes at the media frames the editor put them on
@@ -307,7 +309,9 @@ def test_corpus_tables_round_trip(corpus, tmp_path, corpus_file):
     inside nested sequences, which are written as empty placeholders (so the main source they
     hold is gone; otio_premiere_example.xml has 220 such frames)."""
     table = sample(read_xmeml(corpus / corpus_file))
-    back = sample(read_xmeml(write_xmeml(table, tmp_path / corpus_file)))
+    written = write_xmeml(table, tmp_path / corpus_file)
+    assert structure_problems(written) == []
+    back = sample(read_xmeml(written))
     nested = (table[[f"t{k:02d}_asset" for k in range(1, 21)]] == AssetRole.NESTED_SEQUENCE).any(
         axis=1
     )
@@ -333,6 +337,7 @@ def every_role_table():
 def test_every_role_is_written_as_its_kind_and_reads_back(tmp_path):
     table = every_role_table()
     data = xmeml_bytes(table, strict=True)
+    assert structure_problems("x.xml", data) == []
     assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n')
     root = parse_document("x.xml", data).getroot()
     seq = root.find("sequence")
@@ -533,6 +538,7 @@ def test_dissolves_at_random_cuts_read_back_as_the_same_table(shots, data):
         source_duration_frames=duration,
     )  # fmt: skip
     written = dissolves(written_data, requested, longest)
+    assert structure_problems("x.xml", written_data) == []
     pd.testing.assert_frame_equal(sample(read_xmeml("x.xml", data=written_data), n_tracks=1), plain)
     assert sorted(written) == sorted(set(written))
     roomy = all(length >= 2 and first >= 1 for length, first in shots) and slack is None

@@ -14,6 +14,7 @@ from xml2csv.params import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS, ParameterSpe
 from xml2csv.reader import list_sequences, read_xmeml
 from xml2csv.roles import DEFAULT_RULES, AssetRole, AssetRules
 from xml2csv.sampler import sample, sample_source_view, track_columns
+from xml2csv.structure import structure_problems
 from xml2csv.writer import write_xmeml, xmeml_bytes
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "reduce_keyframes",
     "sample",
     "sample_source_view",
+    "structure_problems",
     "track_columns",
     "write_xmeml",
     "xmeml_bytes",

@@ -134,8 +134,8 @@ def xmeml_bytes(
     Other roles become what real exports contain: role 3 an offline video file, 4 a still
     (`stillframe` in `file/media/video`), 5 a Text generator (font, size, colour, origin), 6 a
     Color matte with its `fillcolor`, 7 a nested sequence, 8 a Motion template (`.motn`) file,
-    9 a file with a name but no path; placeholder files sit under `PLACEHOLDER_FOLDER` for the editor
-    to relink.
+    9 a file with a name but no path; placeholder files sit under `PLACEHOLDER_FOLDER` for
+    the editor to relink.
 
     `transitions`: sequence frames at which a cut is written as a Cross Dissolve centred on
     it, `transition_frames` long (>= 2): it spans [cut - d//2, cut - d//2 + d). A cut here is
