@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,84 @@ def test_predict_writes_an_edit_that_reads_back(trained):
     assert len(table) == summary["sequence_frames"]
     kept = frames[frames[[f"t{k:02d}_active" for k in range(1, 5)]].any(axis=1)]
     assert np.array_equal(table["t01_active"].to_numpy(), kept["t01_active"].to_numpy())
+
+
+def _predict(trained, out, *args):
+    split = json.loads((trained / "build" / "split.json").read_text())
+    video = f"{split['val'][0]}.mp4"
+    invoke("predict", "-r", trained / "run", trained / "corpus" / "features", video, "-o", out,
+           *args)  # fmt: skip
+    return json.loads((out / "predict.json").read_text())
+
+
+def test_predict_uses_the_trained_runs_settings_and_logs_an_override(trained, tmp_path):
+    """No --set: the window (64 at train time, 100 by default) and smoothing come from the
+    run; a --set of a trained setting wins, and is logged and summarised as an override."""
+    trained_settings = json.loads((trained / "run" / "inputs.json").read_text())["settings"]
+    plain = _predict(trained, tmp_path / "plain")
+    assert plain["settings"] == trained_settings and plain["settings"]["data.window"] == 64
+    assert plain["overrides"] == {}
+    changed = _predict(trained, tmp_path / "changed", "--set", "smooth.min_on_frames=40")
+    assert changed["overrides"] == {"smooth.min_on_frames": [8, 40]}
+    assert changed["settings"]["smooth.min_on_frames"] == 40
+    log = (tmp_path / "changed" / "predict.log").read_text()
+    assert "smooth.min_on_frames = 40 overrides the trained 8" in log
+
+
+def test_a_prediction_is_a_sound_file_with_review_markers(trained, tmp_path):
+    """Markers name unsure stretches inside the edit; --markers off leaves them out; the file
+    passes the structural check and OpenTimelineIO reads the same clips."""
+    from xml2csv import read_xmeml, structure_problems
+
+    keep = ["--set", "smooth.on_threshold=0.3", "--set", "smooth.off_threshold=0.2"]
+    summary = _predict(trained, tmp_path / "on", *keep)
+    timeline = read_xmeml(summary["xmeml"])
+    assert len(timeline.sequence.markers) == summary["markers"]
+    for marker in timeline.sequence.markers:
+        assert 0 <= marker.in_ < summary["sequence_frames"] and marker.comment.startswith("V")
+    assert structure_problems(summary["xmeml"]) == []
+    heard = {t: i.in_ + t - i.start for i in timeline.sequence.audio_tracks[0].items
+             for t in range(i.start, i.end)}  # fmt: skip
+    assert sorted(heard) == list(range(summary["sequence_frames"]))  # sound on every kept frame
+    off = _predict(trained, tmp_path / "off", "--markers", "off", *keep)
+    assert off["markers"] == 0 and read_xmeml(off["xmeml"]).sequence.markers == []
+    assert summary["keyframes_written"] >= 0 and summary["keyframes_per_min"] >= 0
+
+
+def test_streaming_in_chunks_gives_what_one_pass_over_the_recording_gives(trained, tmp_path):
+    """The model's outputs do not depend on how the recording is cut into chunks, and match
+    the whole-store pass evaluate uses."""
+    from featalign import Normaliser, build_frame_store, discover_features
+    from seqwin import FrameStore, WindowDataset
+    from xmlai.config import RunConfig
+    from xmlai.infer import predict_edits
+    from xmlai.predict import TrainedRun, _feature_tables
+    from xmlai.stream import _frames_table, stream_outputs
+
+    split = json.loads((trained / "build" / "split.json").read_text())
+    video = f"{split['val'][0]}.mp4"
+    run = TrainedRun.load(trained / "run", RunConfig())
+    index = discover_features(trained / "corpus" / "features")
+    tables = _feature_tables(index, video, index.lookup(video), run.inputs["modalities"])
+    rate = Fraction(30)
+    n = int(min(t.times[-1] for t in tables.values()) * rate)
+    outputs = []
+    for seconds in (1.0, 3.3, 1000.0):
+        work = tmp_path / f"chunks-{seconds}"
+        work.mkdir()
+        streamed = stream_outputs(run, tables, video, n, rate, work, chunk_seconds=seconds)
+        outputs.append(np.stack([streamed.read(k) for k in range(streamed.n_tracks)], axis=1))
+    normalisers = {m: Normaliser.from_dict(d) for m, d in run.inputs["normalisation"].items()}
+    build_frame_store(_frames_table(video, 0, n, rate), {video: tables}, tmp_path / "whole",
+                      modalities=run.inputs["modalities"], normalisers=normalisers,
+                      n_tracks=run.inputs["n_tracks"], max_gap_s=1.0)  # fmt: skip
+    dataset = WindowDataset(FrameStore(tmp_path / "whole"), length=64, overlap=16)
+    whole = predict_edits(run.model, dataset)[0]
+    reference = np.concatenate(
+        [whole.active_prob[..., None], whole.asset_prob, whole.regression], axis=-1
+    )
+    for streamed in outputs:
+        np.testing.assert_allclose(streamed, reference, atol=2e-4)
 
 
 def test_bad_input_gets_one_clear_message(trained, tmp_path):

@@ -4,6 +4,7 @@ frame rate and picture size a prediction is written with."""
 from __future__ import annotations
 
 from fractions import Fraction
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from mediafeat.columns import MEDIA_JSON, SCHEMA_TOML
 from mediafeat.probe import write_media_json
 from mediafeat.schema import schema_toml
 from xmlai.features import feature_schemas, media_info
-from xmlai.predict import _frame_rate, _media_args
+from xmlai.predict import _frame_rate, _source_media
 from xmlai.runlog import PipelineError
 
 
@@ -74,11 +75,12 @@ def test_the_written_edit_points_at_the_recording_at_its_size(tmp_path):
     video = tmp_path / "new stream é.mp4"
     info = MediaInfo(path=str(video), container="mp4", duration_s=1.0, has_video=True,
                      has_audio=True, display_width=1080, display_height=1920)  # fmt: skip
-    args = _media_args(video, info)
-    assert args["source_pathurl"] == video.resolve().as_uri()
-    assert "new%20stream%20%C3%A9.mp4" in args["source_pathurl"]
-    assert (args["width"], args["height"]) == (1080, 1920)
-    assert _media_args(None, None) == {}
+    media = _source_media(video, info)
+    assert media.path == str(video.resolve()) and media.name == "new stream é.mp4"
+    assert (media.width, media.height, media.audio_channels) == (1080, 1920, 2)
+    silent = _source_media(None, replace(info, has_audio=False))
+    assert silent.path == str(video) and silent.audio_channels == 0
+    assert _source_media(None, None).path is None
 
 
 def test_one_recordings_schema_ignores_the_others(tmp_path):

@@ -192,24 +192,45 @@ def predict(
     run_dir: Annotated[Path, typer.Option("--run", "-r", help="The training run folder.")],
     features_dir: Annotated[Path, typer.Argument(help="Folder with the recording's features.")],
     video: Annotated[
-        str, typer.Argument(help="The recording (its features are made if missing), or its name.")
+        str,
+        typer.Argument(
+            help="The recording (its features are made if missing), a folder of recordings "
+            "(one edit each), or a recording's name in the features folder."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     fps: Annotated[float | None, typer.Option(help="The recording's frame rate.")] = None,
+    markers: Annotated[
+        str, typer.Option(help="Review markers where the model is unsure: on or off.")
+    ] = "on",
     config: ConfigOpt = None,
     set_: SetOpt = None,
     overwrite: OverwriteOpt = False,
 ) -> None:
-    """A new recording (or its features) -> per-frame CSV -> smoothed -> xmeml for Premiere."""
+    """A new recording -> per-frame CSV -> smoothed -> xmeml for Premiere, read and smoothed
+    with the trained run's own window and smoothing settings (a --set of one is logged)."""
+    from xmlai.config import explicit_keys
     from xmlai.predict import predict as run_predict
 
+    if markers not in ("on", "off"):
+        raise _fail(f"--markers takes on or off, not {markers!r}")
     cfg = _guard(_config, config, set_)
+    explicit = explicit_keys(config, set_)
     summary = _guard(
-        run_predict, run_dir, features_dir, video, out, cfg, fps=fps, overwrite=overwrite
-    )
+        run_predict, run_dir, features_dir, video, out, cfg, fps=fps, overwrite=overwrite,
+        explicit=explicit, markers=markers == "on",
+    )  # fmt: skip
+    if "recordings" in summary:
+        typer.echo(
+            f"predict: {summary['ok']} edits written, {summary['failed']} failed -> "
+            f"{out / 'predict.json'}"
+        )
+        if summary["failed"]:
+            raise typer.Exit(1)
+        return
     typer.echo(
-        f"predict: {summary['sequence_frames']} of {summary['source_frames']} frames kept "
-        f"-> {summary['xmeml']}"
+        f"predict: {summary['sequence_frames']} of {summary['source_frames']} frames kept, "
+        f"{summary['markers']} review markers -> {summary['xmeml']}"
     )
 
 

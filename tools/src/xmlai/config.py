@@ -104,6 +104,24 @@ class RunConfig:
         return "\n".join(lines)
 
 
+# the settings that decide how a recording is read and smoothed: stored with a trained run, so
+# a model is used as it was trained, whatever today's defaults say
+TRAINED_SETTINGS = (
+    "data.window", "data.overlap", "data.max_gap_s",
+    *(f"smooth.{f.name}" for f in dataclasses.fields(SmoothSection)),
+)  # fmt: skip
+
+
+def trained_settings(config: RunConfig | dict) -> dict:
+    """TRAINED_SETTINGS -> value, of a config or of a run's config.json."""
+    sections = config if isinstance(config, dict) else config.to_dict()
+    values = {}
+    for key in TRAINED_SETTINGS:
+        section, name = key.split(".")
+        values[key] = sections[section][name]
+    return values
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -141,6 +159,20 @@ def load_config(
         section, _, key = dotted.partition(".")
         data.setdefault(section, {})[key] = value
     return from_dict(data, source=str(path or "<options>"))
+
+
+def explicit_keys(path: str | Path | None, sets: list[str] | None) -> set[str]:
+    """The "section.key"s a user gave, in a TOML file or as --set (not the defaults)."""
+    keys = {item.partition("=")[0].strip() for item in sets or []}
+    if path is not None:
+        from_file = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        keys |= {
+            f"{section}.{key}"
+            for section, values in from_file.items()
+            if isinstance(values, dict)
+            for key in values
+        }
+    return keys
 
 
 def from_dict(data: dict[str, Any], source: str = "<config>") -> RunConfig:

@@ -28,12 +28,21 @@ class FramePredictions:
 
 def predict_edits(model, dataset, batch_size: int = 32) -> dict[int, FramePredictions]:
     """dataset: a seqwin WindowDataset -> {edit_index: FramePredictions}."""
+    from seqwin import stitch
+
+    stitched = stitch(window_outputs(model, dataset, batch_size), dataset.index, dataset.n_frames)
+    return {edit: frame_predictions(flat, model.config) for edit, flat in stitched.items()}
+
+
+def window_outputs(model, dataset, batch_size: int = 32, first_frame: int = 0) -> np.ndarray:
+    """(W, L, P*18) per window: P(active), the 10 asset shares and the 7 parameters (table
+    units) of each predicted track. `first_frame`: where the dataset's frame 0 sits in the
+    recording, for a model that encodes absolute positions."""
     import torch
 
     from mttransformer import model_inputs
 
     cfg = model.config
-    n_pred = len(cfg.predicted_tracks)
     scale = np.asarray(cfg.regression_scale, dtype=np.float32)
     offset = np.asarray(cfg.regression_offset, dtype=np.float32)
     chunks = []
@@ -41,6 +50,8 @@ def predict_edits(model, dataset, batch_size: int = 32) -> dict[int, FramePredic
     with torch.no_grad():
         for start in range(0, len(dataset), batch_size):
             batch = dataset.gather(np.arange(start, min(start + batch_size, len(dataset))))
+            if first_frame and "start_frame" in batch:
+                batch["start_frame"] = np.asarray(batch["start_frame"]) + first_frame
             tensors = {k: torch.as_tensor(np.asarray(v)) for k, v in batch.items()}
             out = model(**model_inputs(tensors, cfg))
             active = torch.softmax(out["active"].float(), -1)[..., 1].numpy()  # (B, L, P)
@@ -51,14 +62,14 @@ def predict_edits(model, dataset, batch_size: int = 32) -> dict[int, FramePredic
                     active.shape[0], active.shape[1], -1
                 )
             )
-    from seqwin import stitch
+    return np.concatenate(chunks)
 
-    stitched = stitch(np.concatenate(chunks), dataset.index, dataset.n_frames)
-    results = {}
-    for edit, flat in stitched.items():
-        full = _full_tracks(flat.reshape(len(flat), n_pred, 18), cfg)
-        results[edit] = FramePredictions(full[..., 0], full[..., 1:11], full[..., 11:18])
-    return results
+
+def frame_predictions(flat: np.ndarray, cfg) -> FramePredictions:
+    """(n, P*18) stitched outputs -> FramePredictions over all N tracks (the ones the model
+    does not predict stay off, neutral)."""
+    full = _full_tracks(flat.reshape(len(flat), len(cfg.predicted_tracks), 18), cfg)
+    return FramePredictions(full[..., 0], full[..., 1:11], full[..., 11:18])
 
 
 def _full_tracks(pred: np.ndarray, cfg) -> np.ndarray:

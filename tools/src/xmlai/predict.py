@@ -8,20 +8,27 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields, replace
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from rich.progress import track
 
-from xmlai.config import RunConfig
+from xmlai.config import TRAINED_SETTINGS, RunConfig, SmoothSection, trained_settings
 from xmlai.editor_style import EditorStyle
 from xmlai.features import extract_features, media_info, recording_schemas
+from xmlai.review import most_doubtful, to_sequence_markers, track_doubts
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
-from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig
+from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig, smooth_track
+from xmlai.stream import stream_outputs
 from xmlai.train import INPUTS
 
 PREDICT_SUMMARY = "predict.json"
+FRAMES_FILE = "frames.csv"  # the source view: every frame of the recording, every track
+FRAMES_SLAB = 50_000  # rows written at a time
 
 
 def fps_fraction(fps: float) -> Fraction:
@@ -32,35 +39,49 @@ def fps_fraction(fps: float) -> Fraction:
     return Fraction(round(fps * 1000), 1000).limit_denominator(1001)
 
 
-def recording_table(video: str, n_frames: int, fps: Fraction, n_tracks: int) -> pd.DataFrame:
-    """A track table for a recording with no edit yet: its frames, every track off."""
-    from xml2csv import track_columns
+@dataclass
+class TrainedRun:
+    """What a trained run folder holds for prediction."""
 
-    frames = np.arange(n_frames)
-    seconds = frames * fps.denominator / fps.numerator
-    columns = track_columns(n_tracks)
-    body = np.tile(NEUTRAL, (n_frames, n_tracks))
-    table = pd.DataFrame(body, columns=columns)
-    meta = pd.DataFrame(
-        {
-            "edit_id": Path(video).stem,
-            "source_video_name": video,
-            "frame": frames,
-            "timestamp": seconds,
-            "source_timestamp": seconds,
-        }
-    )
-    return pd.concat([meta, table], axis=1)
+    path: Path
+    inputs: dict
+    settings: dict  # TRAINED_SETTINGS -> value, as trained (or as overridden, logged)
+    overrides: dict  # key -> [trained value, the value used]
+    model: object = None
+
+    @classmethod
+    def load(cls, run_dir, config: RunConfig, explicit: Iterable[str] = ()) -> TrainedRun:
+        from mttransformer import MultiTrackTransformer
+
+        run_dir = Path(run_dir)
+        if not (run_dir / INPUTS).exists():
+            raise PipelineError(f"{run_dir} holds no trained model (run `xmlai train` first)")
+        inputs = json.loads((run_dir / INPUTS).read_text())
+        trained = inputs.get("settings") or trained_settings(_run_config(run_dir) or config)
+        given = trained_settings(config)
+        settings, overrides = dict(trained), {}
+        for key in TRAINED_SETTINGS:
+            if key in explicit and given[key] != trained.get(key):
+                overrides[key] = [trained.get(key), given[key]]
+                settings[key] = given[key]
+                log.warning(
+                    "predict: %s = %r overrides the trained %r", key, given[key], trained.get(key)
+                )
+        for key in TRAINED_SETTINGS:
+            settings.setdefault(key, given[key])
+        model = MultiTrackTransformer.from_pretrained(run_dir / "model")
+        return cls(run_dir, inputs, settings, overrides, model)
+
+    def smoothing(self) -> SmoothingConfig:
+        return SmoothingConfig(**{
+            f.name: self.settings[f"smooth.{f.name}"] for f in fields(SmoothSection)
+        })  # fmt: skip
 
 
-def sequence_from_source(table: pd.DataFrame) -> pd.DataFrame:
-    """Keep the source frames where any track is on; renumber them as sequence frames."""
-    active = table[[c for c in table.columns if c.endswith("_active")]].to_numpy().any(axis=1)
-    kept = table.loc[active].reset_index(drop=True)
-    step = table["timestamp"].iloc[1] if len(table) > 1 else 0.0
-    kept["frame"] = np.arange(len(kept))
-    kept["timestamp"] = kept["frame"] * step
-    return kept
+def _run_config(run_dir: Path) -> dict | None:
+    """A run trained before inputs.json stored its settings still has its config.json."""
+    path = run_dir / "config.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def predict(
@@ -71,99 +92,233 @@ def predict(
     config: RunConfig,
     fps: float | None = None,
     overwrite: bool = False,
+    explicit: Iterable[str] = (),
+    markers: bool = True,
 ) -> dict:
-    from featalign import Normaliser, build_frame_store
-    from mttransformer import MultiTrackTransformer
-    from seqwin import FrameStore, WindowDataset
-    from xml2csv import write_xmeml
-    from xmlai.infer import predict_edits
-
-    started = time.perf_counter()
-    run_dir, out = Path(run_dir), Path(out_dir)
-    if not (run_dir / INPUTS).exists():
-        raise PipelineError(f"{run_dir} holds no trained model (run `xmlai train` first)")
-    inputs = json.loads((run_dir / INPUTS).read_text())
+    """One recording (a file, or a name in `features_dir`) -> one edit in `out_dir`; a folder of
+    recordings -> one edit each in `out_dir/<stem>/` and one summary. `explicit`: the settings
+    keys the user gave (only those may override the trained run's)."""
+    out = Path(out_dir)
     prepare_output(out, overwrite, "predict")
     with logging_to(out / "predict.log"):
-        if inputs.get("view") == "sequence":
-            # such a model learned edit frames, whose cuts it cannot see in a raw recording
-            log.warning(
-                "%s was trained on sequence frames (data.view = 'sequence'); it predicts "
-                "overlays and parameters here as if nothing were cut",
-                run_dir,
-            )
-        video, recording, index = _features_of(video, features_dir, config)
-        files = index.lookup(video)
-        if not files:
-            raise PipelineError(f"no feature files for {video!r} in {features_dir}")
-        info = media_info(index, video)
-        rate, rate_from = _frame_rate(fps, info, inputs)
-        n_frames = _frame_count(info, rate, files)
-        table = recording_table(video, n_frames, rate, inputs["n_tracks"])
-        normalisers = {
-            m: Normaliser.from_dict(d)
-            for m, d in inputs["normalisation"].items()
-            if m in inputs["modalities"]
-        }
-        build_frame_store(
-            table,
-            index,
-            out / "store",
-            modalities=inputs["modalities"],
-            schema=recording_schemas(index, video),  # this recording's, not the folder's
-            normalisers=normalisers,
-            n_tracks=inputs["n_tracks"],
-            max_gap_s=config.data.max_gap_s,
-        )
-        store = FrameStore(out / "store")
-        model = MultiTrackTransformer.from_pretrained(run_dir / "model")
-        dataset = WindowDataset(store, length=config.data.window, overlap=config.data.overlap)
-        frames = predict_edits(model, dataset)[0]
-        style = EditorStyle.from_dict(inputs.get("style"), inputs["n_tracks"])
-        smoothed = frames.smoothed(SmoothingConfig(**vars(config.smooth)), style, float(rate))
-        source_view = table.copy()
-        source_view.iloc[:, 5:] = smoothed
-        for col in source_view.columns[5:]:
-            if col.endswith(("_active", "_asset")):
-                source_view[col] = source_view[col].astype(np.int8)
-        from xml2csv.io import write_table
-
-        write_table(source_view, out / "frames.csv")
-        sequence = sequence_from_source(source_view)
-        xml_path = out / f"{Path(video).stem}.xml"
-        write_xmeml(
-            sequence, xml_path, fps=rate, sequence_name=f"{Path(video).stem} (xmlai)",
-            source_duration_frames=n_frames, **_media_args(recording, info),
-        )  # fmt: skip
-        from xmlai.metrics import style_counts, style_summary
-
-        blocks = smoothed.reshape(n_frames, -1, TRACK_WIDTH)
-        stats = style_summary([style_counts(blocks, float(rate))])
-        summary = {
-            "video": video,
-            "fps": str(rate),
-            "fps_from": rate_from,
-            "trained_view": inputs.get("view", "source"),
-            "source_frames": n_frames,
-            "sequence_frames": len(sequence),
-            "xmeml": str(xml_path),
-            "frames_csv": str(out / "frames.csv"),
-            "active_frames_per_track": {
-                f"V{k + 1}": int(blocks[:, k, 0].sum())
-                for k in range(blocks.shape[1])
-                if blocks[:, k, 0].any()
-            },
-            "keyframes_per_min": stats["keyframes_per_min"] or 0.0,
-            "keyframes_per_min_editor": inputs.get("editor", {}).get("keyframes_per_min"),
-            "scale_jitter": stats["scale_jitter"] or 0.0,
-            "scale_jitter_editor": inputs.get("editor", {}).get("scale_jitter"),
-            "seconds": round(time.perf_counter() - started, 2),
-        }
+        run = TrainedRun.load(run_dir, config, explicit)
+        if Path(video).is_dir():
+            return _predict_folder(run, features_dir, Path(video), out, config, fps, markers)
+        summary = _predict_one(run, features_dir, video, out, config, fps, markers)
         write_json(out / PREDICT_SUMMARY, summary)
-        log.info(
-            "predict: %s -> %s (%d of %d frames kept)", video, xml_path, len(sequence), n_frames
-        )
     return summary
+
+
+def _predict_folder(run, features_dir, folder: Path, out: Path, config, fps, markers) -> dict:
+    from mediafeat import find_recordings
+
+    started = time.perf_counter()
+    recordings, refused = find_recordings([folder], include_audio=False)
+    if not recordings and not refused:
+        raise PipelineError(f"{folder} holds no recordings")
+    results = [{"video": r.video, "status": "failed", "error": r.error} for r in refused]
+    for recording in track(recordings, description="predict", disable=not recordings):
+        try:
+            one = _predict_one(
+                run, features_dir, str(recording), out / recording.stem, config, fps, markers
+            )
+            results.append({"status": "ok", **one})
+        except (PipelineError, ValueError, OSError) as error:
+            log.error("predict: %s failed: %s", recording, error)
+            results.append({"video": str(recording), "status": "failed", "error": str(error)})
+    summary = {
+        "folder": str(folder),
+        "ok": sum(r["status"] == "ok" for r in results),
+        "failed": sum(r["status"] == "failed" for r in results),
+        "recordings": results,
+        "overrides": run.overrides,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    write_json(out / PREDICT_SUMMARY, summary)
+    return summary
+
+
+def _predict_one(
+    run: TrainedRun, features_dir, video: str, out: Path, config, fps, markers
+) -> dict:
+    from xml2csv import write_xmeml
+
+    started = time.perf_counter()
+    inputs = run.inputs
+    if inputs.get("view") == "sequence":
+        # such a model learned edit frames, whose cuts it cannot see in a raw recording
+        log.warning(
+            "%s was trained on sequence frames (data.view = 'sequence'); it predicts overlays "
+            "and parameters here as if nothing were cut", run.path,
+        )  # fmt: skip
+    video, recording, index = _features_of(video, features_dir, config)
+    files = index.lookup(video)
+    if not files:
+        raise PipelineError(f"no feature files for {video!r} in {features_dir}")
+    info = media_info(index, video)
+    rate, rate_from = _frame_rate(fps, info, inputs)
+    n_frames = _frame_count(info, rate, files)
+    tables = _feature_tables(index, video, files, inputs["modalities"])
+    outputs = stream_outputs(run, tables, video, n_frames, rate, out)
+    del tables
+    blocks, doubts = _smoothed_tracks(run, outputs, float(rate), markers)
+    outputs.path.unlink()
+    kept = np.zeros(n_frames, dtype=bool)
+    for block in blocks.values():
+        kept |= block[:, 0] > 0.5
+    frames_path = out / FRAMES_FILE
+    _write_frames(frames_path, video, n_frames, rate, inputs["n_tracks"], blocks)
+    review = to_sequence_markers(most_doubtful(doubts), kept) if markers else []
+    source = _source_media(recording, info)
+    xml_path = out / f"{Path(video).stem}.xml"
+    write_xmeml(
+        _sequence_table(video, rate, kept, blocks), xml_path, fps=rate,
+        sequence_name=f"{Path(video).stem} (xmlai)", source=source,
+        source_duration_frames=n_frames, markers=review,
+    )  # fmt: skip
+    summary = {
+        "video": video,
+        "fps": str(rate),
+        "fps_from": rate_from,
+        "trained_view": inputs.get("view", "source"),
+        "settings": run.settings,
+        "overrides": run.overrides,
+        "source_frames": n_frames,
+        "sequence_frames": int(kept.sum()),
+        "xmeml": str(xml_path),
+        "frames": str(frames_path),
+        "source_path": source.path,
+        "audio": _audio_note(source),
+        "markers": len(review),
+        "active_frames_per_track": {
+            f"V{k + 1}": int(block[:, 0].sum()) for k, block in sorted(blocks.items())
+        },
+        **written_style(xml_path),
+        "keyframes_per_min_editor": inputs.get("editor", {}).get("keyframes_per_min"),
+        "scale_jitter_editor": inputs.get("editor", {}).get("scale_jitter"),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    write_json(out / PREDICT_SUMMARY, summary)
+    log.info("predict: %s -> %s (%d of %d frames kept)", video, xml_path, kept.sum(), n_frames)
+    return summary
+
+
+def _feature_tables(index, video: str, files: dict, modalities: list[str]) -> dict:
+    """The recording's feature files, loaded once (the chunks slice them by time)."""
+    from featalign import load_features
+
+    schemas = recording_schemas(index, video)  # this recording's, not the folder's
+    return {
+        m: load_features(files[m], schemas.get(m), str(files[m])) for m in modalities if m in files
+    }
+
+
+def _smoothed_tracks(run: TrainedRun, outputs, fps: float, markers: bool):
+    """One track at a time: {track: (n, 9) float32} for the tracks that are ever on, and the
+    decisions worth a review marker."""
+    smoothing, style = run.smoothing(), _style(run.inputs)
+    level = (smoothing.on_threshold + smoothing.off_threshold) / 2
+    blocks, doubts = {}, []
+    for k in range(outputs.n_tracks):
+        raw = outputs.read(k)
+        habits = style.tracks[k] if k < len(style.tracks) else None
+        block = smooth_track(raw[:, 0], raw[:, 1:11], raw[:, 11:18], smoothing, habits, fps)
+        if block[:, 0].any():
+            blocks[k] = block.astype(np.float32)
+        if markers:
+            doubts += track_doubts(raw[:, 0], raw[:, 1:11], block, k, level, fps)
+    return blocks, doubts
+
+
+def _write_frames(path: Path, video: str, n_frames: int, rate, n_tracks: int, blocks) -> None:
+    """The source view, every frame of the recording, written a slab of rows at a time."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from xml2csv.io import atomic_write
+
+    def write(tmp: Path) -> None:
+        with pacsv.CSVWriter(
+            tmp, _arrow(_slab(video, np.arange(0), rate, blocks, n_tracks))
+        ) as out:
+            for first in range(0, n_frames, FRAMES_SLAB):
+                rows = np.arange(first, min(n_frames, first + FRAMES_SLAB))
+                slab = _slab(video, rows, rate, blocks, n_tracks)
+                out.write_table(pa.Table.from_pandas(slab, preserve_index=False))
+
+    atomic_write(path, write)
+
+
+def _arrow(frame: pd.DataFrame):
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False).schema
+
+
+def _slab(video: str, rows: np.ndarray, rate, blocks: dict, n_tracks: int) -> pd.DataFrame:
+    """Frames `rows` of the source view: their times and every track, neutral where off."""
+    from xml2csv import track_columns
+
+    seconds = rows * rate.denominator / rate.numerator
+    columns = {
+        "edit_id": np.full(len(rows), Path(video).stem),
+        "source_video_name": np.full(len(rows), video),
+        "frame": rows,
+        "timestamp": seconds,
+        "source_timestamp": seconds,
+    }
+    for k, name in enumerate(track_columns(n_tracks)):
+        track, field = divmod(k, TRACK_WIDTH)
+        block = blocks.get(track)
+        value = block[rows, field] if block is not None else np.full(len(rows), NEUTRAL[field])
+        columns[name] = value.astype(np.int8 if field < 2 else np.float32)
+    return pd.DataFrame(columns)
+
+
+def _sequence_table(video: str, rate, kept: np.ndarray, blocks: dict) -> pd.DataFrame:
+    """The kept frames, renumbered as the edit's frames; tracks up to the last one used."""
+    rows = np.flatnonzero(kept)
+    table = _slab(video, rows, rate, blocks, max(blocks) + 1 if blocks else 1)
+    table["frame"] = np.arange(len(rows))
+    table["timestamp"] = table["frame"] * rate.denominator / rate.numerator
+    return table
+
+
+def _style(inputs: dict) -> EditorStyle:
+    return EditorStyle.from_dict(inputs.get("style"), inputs["n_tracks"])
+
+
+def written_style(xml_path: Path) -> dict:
+    """Keyframes per minute and scale jitter of the edit as written: the file's own keyframes
+    (Basic Motion scale and centre, crop), per minute of frames where any track is on."""
+    from xml2csv import read_xmeml, sample, track_columns
+    from xmlai.metrics import style_counts, style_summary
+
+    timeline = read_xmeml(xml_path)
+    fps = float(timeline.sequence.fps)
+    n_tracks = len(timeline.sequence.tracks) or 1
+    table = sample(timeline, n_tracks=n_tracks)
+    blocks = table[track_columns(n_tracks)].to_numpy(dtype=np.float64)
+    counted = style_counts(blocks.reshape(len(table), n_tracks, TRACK_WIDTH), fps)
+    keyframes = sum(
+        len(next(iter(parameter.keyframes.values()), []))
+        for track in timeline.sequence.tracks
+        for item in track.items
+        for filt in item.filters
+        for parameter in filt.parameters.values()
+    )
+    minutes = counted["minutes"]
+    return {
+        "keyframes_written": keyframes,
+        "keyframes_per_min": round(keyframes / minutes, 3) if minutes else 0.0,
+        "scale_jitter": style_summary([counted])["scale_jitter"] or 0.0,
+    }
+
+
+def _audio_note(source) -> str:
+    if source.audio_channels == 0:
+        return "none: the recording has no audio stream"
+    return "stereo (A1/A2)" if source.audio_channels == 2 else f"{source.audio_channels} channel(s)"
 
 
 def _features_of(video: str, features_dir, config: RunConfig):
@@ -184,14 +339,19 @@ def _features_of(video: str, features_dir, config: RunConfig):
     return video, None, discover_features(features_dir)
 
 
-def _media_args(recording: Path | None, info) -> dict:
-    """The written file points at the recording and declares its real picture size."""
-    args = {}
+def _source_media(recording: Path | None, info):
+    """The written file points at the recording and declares its size, length and sound:
+    from its media.json when there is one; the path given on the command line wins."""
+    from xml2csv import SourceMedia
+
+    media = SourceMedia.from_dict(asdict(info)) if info is not None else SourceMedia()
     if recording is not None:
-        args["source_pathurl"] = recording.resolve().as_uri()
-    if info is not None and info.display_width and info.display_height:
-        args["width"], args["height"] = info.display_width, info.display_height
-    return args
+        media = replace(media, path=str(recording.resolve()))
+    if media.path and not Path(media.path).exists():
+        log.warning(
+            "predict: %s does not exist here; written anyway (Premiere can relink)", media.path
+        )
+    return media
 
 
 def _frame_rate(fps: float | None, info, inputs: dict) -> tuple[Fraction, str]:

@@ -188,27 +188,44 @@ def smooth_tracks(
     (n, N*9) track block in the table layout. With the editor's `style` (learned from their
     training edits), segments, gaps and parameters follow their habits too."""
     n, n_tracks = active_prob.shape
-    out = np.tile(NEUTRAL, (n, n_tracks)).reshape(n, n_tracks, TRACK_WIDTH)
-    tol = SNAP_TOLERANCE * config.param_tolerance_scale
+    out = np.empty((n, n_tracks, TRACK_WIDTH))
     for k in range(n_tracks):
         habits = style.tracks[k] if style is not None else None
-        min_on, min_off = _min_lengths(config, habits, fps)
-        on = hysteresis(active_prob[:, k], config.on_threshold, config.off_threshold)
-        on = clean_segments(place_boundaries(on, active_prob[:, k]), min_on, min_off)
-        for start, end in segments(on):
-            scores = asset_prob[start:end, k, 1:].sum(axis=0)  # role 0 means "none"
-            out[start:end, k, 0] = 1
-            out[start:end, k, 1] = 1 + int(np.argmax(scores))
-            for p in range(7):
-                out[start:end, k, 2 + p] = editor_curve(
-                    regression[start:end, k, p],
-                    tol[p],
-                    config.median_frames,
-                    habits.levels_array(p) if habits else np.empty(0),
-                    habits.constant[p] if habits else False,
-                    habits.max_rate[p] / fps if habits and habits.max_rate[p] else None,
-                )
+        out[:, k] = smooth_track(
+            active_prob[:, k], asset_prob[:, k], regression[:, k], config, habits, fps
+        )
     return out.reshape(n, n_tracks * TRACK_WIDTH)
+
+
+def smooth_track(
+    active_prob: np.ndarray,
+    asset_prob: np.ndarray,
+    regression: np.ndarray,
+    config: SmoothingConfig = SmoothingConfig(),
+    habits=None,
+    fps: float = 30.0,
+) -> np.ndarray:
+    """One track: (n,) P(active), (n, 10) asset probabilities, (n, 7) parameters -> (n, 9),
+    with the editor's habits on this track (`EditorStyle.tracks[k]`) when given."""
+    out = np.tile(NEUTRAL, (len(active_prob), 1))
+    tol = SNAP_TOLERANCE * config.param_tolerance_scale
+    min_on, min_off = _min_lengths(config, habits, fps)
+    on = hysteresis(active_prob, config.on_threshold, config.off_threshold)
+    on = clean_segments(place_boundaries(on, active_prob), min_on, min_off)
+    for start, end in segments(on):
+        scores = asset_prob[start:end, 1:].sum(axis=0)  # role 0 means "none"
+        out[start:end, 0] = 1
+        out[start:end, 1] = 1 + int(np.argmax(scores))
+        for p in range(7):
+            out[start:end, 2 + p] = editor_curve(
+                regression[start:end, p],
+                tol[p],
+                config.median_frames,
+                habits.levels_array(p) if habits else np.empty(0),
+                habits.constant[p] if habits else False,
+                habits.max_rate[p] / fps if habits and habits.max_rate[p] else None,
+            )
+    return out
 
 
 def _min_lengths(config: SmoothingConfig, habits, fps: float) -> tuple[int, int]:

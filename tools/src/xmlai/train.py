@@ -118,6 +118,7 @@ def _inputs(store, config: RunConfig, fps: float, split: dict) -> dict:
     """What prediction needs to read a new recording as the training data was read."""
     import numpy as np
 
+    from xmlai.config import trained_settings
     from xmlai.editor_style import learn_editor_style
     from xmlai.metrics import style_counts, style_summary
     from xmlai.smooth import TRACK_WIDTH
@@ -135,6 +136,7 @@ def _inputs(store, config: RunConfig, fps: float, split: dict) -> dict:
         "fps": fps,
         "n_tracks": store.n_tracks,
         "view": config.data.view,
+        "settings": trained_settings(config),
         "modalities": list(store.modalities),
         "modality_columns": store.manifest.get("modality_columns"),
         "normalisation": {m: v for m, v in (store.normalisation or {}).items() if m != "tracks"},
