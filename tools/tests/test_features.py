@@ -3,8 +3,8 @@ frame rate and picture size a prediction is written with."""
 
 from __future__ import annotations
 
-from fractions import Fraction
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 import pytest

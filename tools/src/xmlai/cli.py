@@ -1,5 +1,6 @@
-"""`xmlai`: synth, build, train, evaluate, predict, demo, run. Each command is a few lines over
-library calls; `--config FILE` and `--set section.key=value` reach every setting."""
+"""`xmlai`: synth, features, build, train, evaluate, predict, preview, demo, run. Each command
+is a few lines over library calls; `--config FILE` and `--set section.key=value` reach every
+setting."""
 
 from __future__ import annotations
 
@@ -231,6 +232,44 @@ def predict(
     typer.echo(
         f"predict: {summary['sequence_frames']} of {summary['source_frames']} frames kept, "
         f"{summary['markers']} review markers -> {summary['xmeml']}"
+    )
+
+
+@app.command()
+def preview(
+    edit: Annotated[Path, typer.Argument(help="An xmeml edit (FCP7 / Premiere XML).")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="The video to write (.mp4, .mov, .mkv).")
+    ],
+    media_root: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="Where to look for media the edit's paths miss."),
+    ] = None,
+    height: Annotated[
+        int | None,
+        typer.Option(
+            min=2, metavar="H", help="Output height, keeping the aspect (default: the sequence's)."
+        ),
+    ] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Render an edit to a video with its sound, to watch it without Premiere."""
+    from xmlai.preview import render_preview
+
+    summary = _guard(
+        render_preview, edit, out, media_root=media_root, height=height, overwrite=overwrite
+    )
+    for miss in summary["missing_media"]:
+        typer.secho(
+            f"missing {miss['role']} {miss['path'] or miss['file']}: {miss['reason']} "
+            f"(drawn as {miss['drawn']})",
+            fg="yellow",
+            err=True,
+        )
+    sound = f", {summary['audio_seconds']:.1f} s of sound" if summary["audio"] else ", no sound"
+    typer.echo(
+        f"preview: {summary['frames']} frames at {summary['fps']} fps, "
+        f"{summary['width']}x{summary['height']}{sound} -> {out}"
     )
 
 
