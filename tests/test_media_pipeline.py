@@ -9,6 +9,9 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
+import av
+import cv2
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -80,6 +83,135 @@ def test_predict_takes_the_recording_itself(corpus):
     assert summary["fps"] == media["fps"] and summary["fps_from"] == "media.json"
     assert summary["source_frames"] == media["frame_count"]
     assert (corpus / "pred" / f"{video.stem}.xml").exists()
+
+
+def test_predict_a_folder_of_recordings_one_edit_each(corpus):
+    """A folder: one edit per recording under OUT/<stem>/, one summary; a file that is no
+    recording is reported and the rest go on."""
+    if not (corpus / "run").exists():
+        pytest.skip("needs the run trained by test_predict_takes_the_recording_itself")
+    folder = corpus / "to-predict"
+    folder.mkdir()
+    videos = sorted((corpus / "corpus" / "media").glob("*.mp4"))[:2]
+    for video in videos:
+        (folder / video.name).symlink_to(video)
+    (folder / "broken.mp4").write_bytes(b"not a video")
+    out = corpus / "folder-pred"
+    result = invoke("predict", "-r", corpus / "run", corpus / "features", folder, "-o", out,
+                    *SMALL, *NO_OCR)  # fmt: skip
+    assert result.exit_code == 1, result.output  # one recording failed
+    summary = json.loads((out / "predict.json").read_text())
+    assert (summary["ok"], summary["failed"]) == (2, 1)
+    failed = [r for r in summary["recordings"] if r["status"] == "failed"]
+    assert "broken.mp4" in failed[0]["video"] + failed[0]["error"]
+    for video in videos:
+        one = json.loads((out / video.stem / "predict.json").read_text())
+        assert Path(one["xmeml"]).exists() and one["audio"] == "stereo (A1/A2)"
+
+
+def _frames(path: Path, height: int | None = None) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    if height:
+        frames = [cv2.resize(f, (round(f.shape[1] * height / f.shape[0]), height)) for f in frames]
+    return frames
+
+
+def _loudness(path: Path, fps: float) -> np.ndarray:
+    """RMS of the (mono-mixed) sound per frame of `fps`."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=48000)
+        blocks = [b.to_ndarray().reshape(-1) for f in container.decode(stream)
+                  for b in resampler.resample(f)]  # fmt: skip
+    samples = np.concatenate(blocks)
+    per_frame = int(48000 / fps)
+    n = len(samples) // per_frame
+    return np.sqrt((samples[: n * per_frame].reshape(n, per_frame) ** 2).mean(axis=1))
+
+
+def test_an_edit_of_the_recording_previews_with_its_sound_and_its_facecam(corpus):
+    """The editor's own edit of a rendered recording: the preview has one frame per sequence
+    frame, its sound follows the source time of the kept frames, and inside the facecam
+    overlay it shows the recording's webcam box where the edit puts it."""
+    from xml2csv import read_xmeml, sample
+
+    synth = json.loads((corpus / "corpus" / "synth.json").read_text())
+    names = [r["name"] for r in synth["recordings"]]
+    tables = {
+        n: sample(read_xmeml(corpus / "corpus" / "xml" / f"{n}.xml"), n_tracks=4) for n in names
+    }
+    name = max(names, key=lambda n: (tables[n]["t02_asset"] == 2).sum())
+    table = tables[name]
+    edit = corpus / "corpus" / "xml" / f"{name}.xml"
+    video = corpus / "corpus" / "media" / f"{name}.mp4"
+    out = corpus / f"{name}-preview.mp4"
+    result = invoke("preview", edit, "-o", out, "--media-root", video.parent, "--height", 180)
+    assert result.exit_code == 0, result.output
+    fps = float(read_xmeml(edit).sequence.fps)
+    shown = _frames(out)
+    assert len(shown) == len(table)
+    heard, source_sound = _loudness(out, fps), _loudness(video, fps)
+    source_frames = np.rint(table["source_timestamp"].to_numpy() * fps)
+    on = np.isfinite(source_frames) & (source_frames < len(source_sound))
+    expected = source_sound[source_frames[on].astype(int)]
+    assert abs(len(heard) - len(table)) <= 1
+    assert (
+        np.corrcoef(heard[: len(table)][on[: len(heard)]], expected[: on[: len(heard)].sum()])[0, 1]
+        > 0.9
+    )
+
+    cam = np.flatnonzero(table["t02_asset"].to_numpy() == 2)
+    assert len(cam), "the synthetic editor puts a facecam on V2 while the speaker talks"
+    t = int(cam[len(cam) // 2])
+    row = table.iloc[t]
+    source = _frames(video, 180)[int(source_frames[t])]
+    h, w = shown[t].shape[:2]
+    sw, sh = source.shape[1] * row["t02_scale"] / 100, source.shape[0] * row["t02_scale"] / 100
+    cx, cy = w / 2 + row["t02_pos_x"] * w, h / 2 + row["t02_pos_y"] * h
+    left, right = (
+        cx - sw / 2 + sw * row["t02_crop_left"] / 100,
+        cx + sw / 2 - sw * row["t02_crop_right"] / 100,
+    )
+    top, bottom = (
+        cy - sh / 2 + sh * row["t02_crop_top"] / 100,
+        cy + sh / 2 - sh * row["t02_crop_bottom"] / 100,
+    )
+    x0, x1, y0, y1 = (
+        int(np.ceil(left)) + 1,
+        int(right) - 1,
+        int(np.ceil(top)) + 1,
+        int(bottom) - 1,
+    )
+    assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h
+    corner = (cx > w / 2, cy > h / 2)
+    assert corner == (row["t02_pos_x"] > 0, row["t02_pos_y"] > 0)
+    crop = source[
+        int(source.shape[0] * row["t02_crop_top"] / 100) : int(
+            source.shape[0] * (1 - row["t02_crop_bottom"] / 100)
+        ),
+        int(source.shape[1] * row["t02_crop_left"] / 100) : int(
+            source.shape[1] * (1 - row["t02_crop_right"] / 100)
+        ),
+    ]
+    patch = cv2.resize(crop, (int(right) - int(np.ceil(left)), int(bottom) - int(np.ceil(top))))
+    patch = patch[1 : 1 + (y1 - y0), 1 : 1 + (x1 - x0)]
+    seen = shown[t][y0:y1, x0:x1].astype(float)
+    beneath = source[y0:y1, x0:x1].astype(float)  # what V1 alone would show there
+    facecam_error = np.abs(seen - patch).mean()
+    assert facecam_error < 20 and facecam_error < 0.5 * np.abs(seen - beneath).mean()
+
+
+def test_a_predicted_edit_previews_at_its_length_with_sound(corpus):
+    summary = json.loads((corpus / "pred" / "predict.json").read_text())
+    out = corpus / "pred-preview.mp4"
+    result = invoke("preview", summary["xmeml"], "-o", out, "--height", 120)
+    assert result.exit_code == 0, result.output
+    preview = json.loads((corpus / "pred-preview.preview.json").read_text())
+    assert preview["frames"] == summary["sequence_frames"] == len(_frames(out))
+    assert preview["audio"] and preview["missing_media"] == []
+    fps = float(Fraction(summary["fps"]))
+    assert abs(preview["audio_seconds"] - summary["sequence_frames"] / fps) < 2 / fps
 
 
 RULE_TRACKS = ("V1", "V2", "V3", "V4")

@@ -158,7 +158,7 @@ def test_a_prediction_is_a_sound_file_with_review_markers(trained, tmp_path):
 def test_streaming_in_chunks_gives_what_one_pass_over_the_recording_gives(trained, tmp_path):
     """The model's outputs do not depend on how the recording is cut into chunks, and match
     the whole-store pass evaluate uses."""
-    from featalign import Normaliser, build_frame_store, discover_features
+    from featalign import Normaliser, build_frame_store, discover_features, load_features
     from seqwin import FrameStore, WindowDataset
     from xmlai.config import RunConfig
     from xmlai.infer import predict_edits
@@ -169,9 +169,10 @@ def test_streaming_in_chunks_gives_what_one_pass_over_the_recording_gives(traine
     video = f"{split['val'][0]}.mp4"
     run = TrainedRun.load(trained / "run", RunConfig())
     index = discover_features(trained / "corpus" / "features")
-    tables = _feature_tables(index, video, index.lookup(video), run.inputs["modalities"])
+    files = index.lookup(video)
+    tables = _feature_tables(index, video, files, run.inputs["modalities"])
     rate = Fraction(30)
-    n = int(min(t.times[-1] for t in tables.values()) * rate)
+    n = int(min(load_features(path).times[-1] for path in files.values()) * rate)
     outputs = []
     for seconds in (1.0, 3.3, 1000.0):
         work = tmp_path / f"chunks-{seconds}"
@@ -179,7 +180,7 @@ def test_streaming_in_chunks_gives_what_one_pass_over_the_recording_gives(traine
         streamed = stream_outputs(run, tables, video, n, rate, work, chunk_seconds=seconds)
         outputs.append(np.stack([streamed.read(k) for k in range(streamed.n_tracks)], axis=1))
     normalisers = {m: Normaliser.from_dict(d) for m, d in run.inputs["normalisation"].items()}
-    build_frame_store(_frames_table(video, 0, n, rate), {video: tables}, tmp_path / "whole",
+    build_frame_store(_frames_table(video, 0, n, rate), index, tmp_path / "whole",
                       modalities=run.inputs["modalities"], normalisers=normalisers,
                       n_tracks=run.inputs["n_tracks"], max_gap_s=1.0)  # fmt: skip
     dataset = WindowDataset(FrameStore(tmp_path / "whole"), length=64, overlap=16)

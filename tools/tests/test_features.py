@@ -15,7 +15,7 @@ from mediafeat.columns import MEDIA_JSON, SCHEMA_TOML
 from mediafeat.probe import write_media_json
 from mediafeat.schema import schema_toml
 from xmlai.features import feature_schemas, media_info
-from xmlai.predict import _frame_rate, _source_media
+from xmlai.predict import _audio_note, _frame_rate, _source_media
 from xmlai.runlog import PipelineError
 
 
@@ -81,6 +81,16 @@ def test_the_written_edit_points_at_the_recording_at_its_size(tmp_path):
     silent = _source_media(None, replace(info, has_audio=False))
     assert silent.path == str(video) and silent.audio_channels == 0
     assert _source_media(None, None).path is None
+
+
+def test_a_recording_that_is_not_here_is_written_with_a_warning(tmp_path, caplog):
+    info = MediaInfo(path="/Volumes/Shoot/day 1.mov", container="mov", duration_s=1.0,
+                     has_video=True, has_audio=False)  # fmt: skip
+    with caplog.at_level("WARNING", logger="xmlai"):
+        media = _source_media(None, info)
+    assert media.path == "/Volumes/Shoot/day 1.mov" and media.audio_channels == 0
+    assert "does not exist here" in caplog.text and "relink" in caplog.text
+    assert _audio_note(media).startswith("none")
 
 
 def test_one_recordings_schema_ignores_the_others(tmp_path):

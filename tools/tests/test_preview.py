@@ -19,7 +19,8 @@ av = pytest.importorskip("av")
 pytest.importorskip("cv2")
 
 from xml2csv import XmemlError  # noqa: E402
-from xmlai.preview import local_path, render_preview  # noqa: E402
+from xmlai.preview import render_preview  # noqa: E402
+from xmlai.preview.media import local_path  # noqa: E402
 from xmlai.runlog import PipelineError  # noqa: E402
 
 W, H, N_SRC = 320, 180, 150

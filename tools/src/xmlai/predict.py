@@ -23,7 +23,7 @@ from xmlai.features import extract_features, media_info, recording_schemas
 from xmlai.review import most_doubtful, to_sequence_markers, track_doubts
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig, smooth_track
-from xmlai.stream import stream_outputs
+from xmlai.stream import FeatureSource, stream_outputs
 from xmlai.train import INPUTS
 
 PREDICT_SUMMARY = "predict.json"
@@ -157,8 +157,8 @@ def _predict_one(
         raise PipelineError(f"no feature files for {video!r} in {features_dir}")
     info = media_info(index, video)
     rate, rate_from = _frame_rate(fps, info, inputs)
-    n_frames = _frame_count(info, rate, files)
     tables = _feature_tables(index, video, files, inputs["modalities"])
+    n_frames = _frame_count(info, rate, tables)
     outputs = stream_outputs(run, tables, video, n_frames, rate, out)
     del tables
     blocks, doubts = _smoothed_tracks(run, outputs, float(rate), markers)
@@ -204,13 +204,9 @@ def _predict_one(
 
 
 def _feature_tables(index, video: str, files: dict, modalities: list[str]) -> dict:
-    """The recording's feature files, loaded once (the chunks slice them by time)."""
-    from featalign import load_features
-
+    """The recording's feature files, opened once (the chunks read them by time)."""
     schemas = recording_schemas(index, video)  # this recording's, not the folder's
-    return {
-        m: load_features(files[m], schemas.get(m), str(files[m])) for m in modalities if m in files
-    }
+    return {m: FeatureSource(files[m], schemas.get(m)) for m in modalities if m in files}
 
 
 def _smoothed_tracks(run: TrainedRun, outputs, fps: float, markers: bool):
@@ -365,11 +361,10 @@ def _frame_rate(fps: float | None, info, inputs: dict) -> tuple[Fraction, str]:
     return fps_fraction(inputs["fps"]), "training edits (guessed)"
 
 
-def _frame_count(info, rate: Fraction, files: dict) -> int:
+def _frame_count(info, rate: Fraction, sources: dict) -> int:
     """Frames of the recording: decoded count from media.json, else up to the last feature."""
-    from featalign import load_features
-
     if info is not None and info.frame_count and Fraction(info.fps or 0) == rate:
         return int(info.frame_count)
-    ends = [load_features(path).times[-1] for path in files.values()]
-    return int(max(ends) * rate) + 1
+    if not sources:
+        raise PipelineError("no feature file of a modality the model reads, and no media.json")
+    return int(max(source.last_time for source in sources.values()) * rate) + 1

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 OUTPUT_WIDTH = 18  # per track: P(active), 10 asset shares, 7 parameters
-CHUNK_SECONDS = 600.0
+CHUNK_SECONDS = 600.0  # of frames per chunk: its store and window outputs are what it holds
+INFER_BATCH = 16  # windows per forward pass: activations, not speed, grow with it on a CPU
 
 
 class TrackOutputs:
@@ -62,10 +63,74 @@ def chunk_ranges(n_frames: int, length: int, overlap: int, chunk_frames: int):
     return ranges
 
 
+class FeatureSource:
+    """One modality's feature file, handed out a time range at a time. A Parquet file is read
+    by row groups (only those a chunk needs, the last ones kept for the next chunk); anything
+    else, or a file whose times are not sorted, is loaded whole, once."""
+
+    def __init__(self, path, schema=None):
+        from featalign import FeatureSchema, load_features
+
+        self.path, self.schema, self.whole = str(path), schema, None
+        if Path(path).suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            self.file = pq.ParquetFile(path)
+            head = next(self.file.iter_batches(batch_size=2)).to_pandas()
+            self.first = load_features(head, schema, self.path)  # resolves the columns once
+            raw = self.file.read(columns=[self.first.resolved.time]).column(0)
+            unit = (schema or FeatureSchema()).time_unit_s
+            self.times = np.asarray(raw.to_numpy(zero_copy_only=False), np.float64) * unit
+            sizes = [
+                self.file.metadata.row_group(g).num_rows for g in range(self.file.num_row_groups)
+            ]
+            self.group_starts = np.cumsum([0, *sizes])
+            self.groups: dict[int, object] = {}  # row group -> Arrow table, the recent ones
+            if len(self.times) > 1 and (np.diff(self.times) > 0).all():  # sorted: slice by time
+                return
+        self.whole = load_features(path, schema, self.path)
+
+    def _groups(self, first: int, last: int):
+        """Row groups first..last as one Arrow table; each group is read once as the chunks
+        move through the file (those before `first` are dropped)."""
+        import pyarrow as pa
+
+        for group in range(first, last + 1):
+            if group not in self.groups:
+                self.groups[group] = self.file.read_row_group(group)
+        for group in [g for g in self.groups if g < first]:
+            del self.groups[group]
+        return pa.concat_tables([self.groups[g] for g in range(first, last + 1)])
+
+    @property
+    def last_time(self) -> float:
+        return float((self.times if self.whole is None else self.whole.times)[-1])
+
+    def between(self, first_s: float, last_s: float):
+        """A featalign table of the rows from just before `first_s` to just after `last_s`,
+        or None when there are none."""
+        if self.whole is not None:
+            return _time_slice(self.whole, first_s, last_s)
+        lo, hi = np.searchsorted(self.times, [first_s, last_s])
+        lo, hi = max(0, lo - 1), min(len(self.times), hi + 1)  # a neighbour each side
+        if hi - lo < 1:
+            return None
+        first_group = int(np.searchsorted(self.group_starts, lo, side="right") - 1)
+        last_group = int(np.searchsorted(self.group_starts, hi - 1, side="right") - 1)
+        rows = self._groups(first_group, last_group)
+        rows = rows.slice(lo - int(self.group_starts[first_group]), hi - lo)
+        # sorted, finite, unique times (checked once): the table is its columns, as floats
+        values = np.empty((hi - lo, len(self.first.columns)), dtype=np.float32)
+        for j, name in enumerate(self.first.columns):
+            values[:, j] = rows.column(name).to_numpy(zero_copy_only=False)
+        return replace(self.first, times=self.times[lo:hi], values=values, rows_read=hi - lo,
+                       nonfinite={}, warnings=[])  # fmt: skip
+
+
 def stream_outputs(run, tables: dict, video: str, n_frames: int, rate, work: Path,
                    chunk_seconds: float = CHUNK_SECONDS) -> TrackOutputs:  # fmt: skip
     """The model's stitched outputs over a whole recording, chunk by chunk. `tables`:
-    {modality: featalign FeatureTable} of the recording, loaded once."""
+    {modality: FeatureSource (or a featalign FeatureTable)} of the recording."""
     from featalign import Normaliser, build_frame_store
     from seqwin import FrameStore, WindowDataset, stitch
     from xmlai.infer import frame_predictions, window_outputs
@@ -81,26 +146,52 @@ def stream_outputs(run, tables: dict, video: str, n_frames: int, rate, work: Pat
         frames = _frames_table(video, start, stop, rate)
         margin = settings["data.max_gap_s"] + 2.0  # alignment looks this far around a frame
         window_s = (start / rate - margin, stop / rate + margin)
-        sliced = {m: _time_slice(t, *window_s) for m, t in tables.items()}
-        sliced = {m: t for m, t in sliced.items() if len(t.times)}  # none here: masked
+        sliced = {m: _between(t, *window_s) for m, t in tables.items()}
+        sliced = {m: t for m, t in sliced.items() if t is not None}  # none here: masked
         store_dir = work / "store"
         build_frame_store(
             frames, {video: sliced}, store_dir, modalities=inputs["modalities"],
             normalisers={m: n for m, n in normalisers.items() if m in sliced},
             n_tracks=inputs["n_tracks"], max_gap_s=settings["data.max_gap_s"], overwrite=True,
         )  # fmt: skip
-        dataset = WindowDataset(FrameStore(store_dir), length=length, overlap=overlap)
-        flat = stitch(
-            window_outputs(model, dataset, first_frame=start), dataset.index, stop - start
-        )
+        store = FrameStore(store_dir)
+        dataset = ModelWindows(WindowDataset(store, length=length, overlap=overlap),
+                               list(store.modalities), model.config.modalities)  # fmt: skip
+        windows = window_outputs(model, dataset, INFER_BATCH, first_frame=start)
+        flat = stitch(windows, dataset.index, stop - start)
         pred = frame_predictions(flat[0][first - start : end - start], model.config)
         block = np.concatenate(
             [pred.active_prob[..., None], pred.asset_prob, pred.regression], axis=-1
         )
         outputs.write(first, block)
-        del dataset, flat, pred, block
+        del store, dataset, windows, flat, pred, block
         shutil.rmtree(store_dir, ignore_errors=True)
     return outputs
+
+
+class ModelWindows:
+    """A window dataset whose batches carry every modality the model reads, in its order: one
+    the recording (or this chunk of it) has no features of is zeros with its mask at 0, the
+    way the model saw missing modalities in training."""
+
+    def __init__(self, dataset, store_modalities: list[str], model_modalities: dict[str, int]):
+        self.dataset, self.have, self.want = dataset, store_modalities, model_modalities
+        self.index, self.n_frames = dataset.index, dataset.n_frames
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def gather(self, ids) -> dict:
+        batch = self.dataset.gather(ids)
+        mask = np.asarray(batch["modality_mask"])
+        conformed = np.zeros((*mask.shape[:-1], len(self.want)), dtype=mask.dtype)
+        for j, (name, width) in enumerate(self.want.items()):
+            if name in self.have:
+                conformed[..., j] = mask[..., self.have.index(name)]
+            else:
+                batch[name] = np.zeros((*mask.shape[:-1], width), dtype=np.float32)
+        batch["modality_mask"] = conformed
+        return batch
 
 
 def _frames_table(video: str, start: int, stop: int, rate) -> pd.DataFrame:
@@ -118,7 +209,15 @@ def _frames_table(video: str, start: int, stop: int, rate) -> pd.DataFrame:
     )
 
 
+def _between(table, first_s: float, last_s: float):
+    if isinstance(table, FeatureSource):
+        return table.between(first_s, last_s)
+    return _time_slice(table, first_s, last_s)
+
+
 def _time_slice(table, first_s: float, last_s: float):
     lo, hi = np.searchsorted(table.times, [first_s, last_s])
     lo, hi = max(0, lo - 1), min(len(table.times), hi + 1)  # a neighbour each side
+    if hi <= lo:
+        return None
     return replace(table, times=table.times[lo:hi], values=table.values[lo:hi])

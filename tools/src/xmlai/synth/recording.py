@@ -302,5 +302,12 @@ def write_feature_file(table: FeatureFile, path: Path, fmt: str) -> None:
     else:
         import pyarrow.parquet as pq
 
-        pq.write_table(data, tmp, compression="zstd", use_dictionary=False, write_statistics=False)
+        pq.write_table(
+            data,
+            tmp,
+            compression="zstd",
+            use_dictionary=False,
+            write_statistics=False,
+            row_group_size=8192,
+        )  # fmt: skip  a long recording reads in parts
     os.replace(tmp, path)
