@@ -203,13 +203,17 @@ def test_an_edit_of_the_recording_previews_with_its_sound_and_its_facecam(corpus
 
 
 def test_a_predicted_edit_previews_at_its_length_with_sound(corpus):
+    if not (corpus / "pred" / "predict.json").exists():
+        pytest.skip("needs the edit predicted by test_predict_takes_the_recording_itself")
     summary = json.loads((corpus / "pred" / "predict.json").read_text())
     out = corpus / "pred-preview.mp4"
     result = invoke("preview", summary["xmeml"], "-o", out, "--height", 120)
     assert result.exit_code == 0, result.output
     preview = json.loads((corpus / "pred-preview.preview.json").read_text())
     assert preview["frames"] == summary["sequence_frames"] == len(_frames(out))
-    assert preview["audio"] and preview["missing_media"] == []
+    assert preview["audio"]  # the recording's sound under every kept frame
+    # only the placeholders the model asked for are missing, never the recording itself
+    assert all("xmlai-placeholders" in m["path"] for m in preview["missing_media"])
     fps = float(Fraction(summary["fps"]))
     assert abs(preview["audio_seconds"] - summary["sequence_frames"] / fps) < 2 / fps
 

@@ -182,3 +182,13 @@ def test_an_hour_at_an_ntsc_rate_keeps_exact_time_to_the_last_frame(fps):
 )
 def test_timecodes_count_frames_as_editors_do(text, fps, frame):
     assert timecode_frames(text, fps)[0] == frame
+
+
+def test_a_prediction_without_the_recordings_picture_still_plays_its_sound():
+    """Frames kept for a still alone (no role 1 or 2 anywhere) carry the recording's time in a
+    source-view prediction: the sound plays there rather than leaving the edit silent."""
+    table = one_shot(n=30, first=200)
+    table["t01_asset"] = 4  # a still on V1, the recording nowhere on screen
+    timeline = read_xmeml("x.xml", data=xmeml_bytes(table))
+    spans = [[(i.start, i.end, i.in_) for i in t.items] for t in timeline.sequence.audio_tracks]
+    assert spans == [[(0, 30, 200)], [(0, 30, 200)]]

@@ -144,6 +144,7 @@ def _predict_one(
     from xml2csv import write_xmeml
 
     started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
     inputs = run.inputs
     if inputs.get("view") == "sequence":
         # such a model learned edit frames, whose cuts it cannot see in a raw recording

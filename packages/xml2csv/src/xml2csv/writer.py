@@ -268,7 +268,10 @@ class _Plan:
             raise ValueError(
                 "roles 1/2 show the main source: a 'source_timestamp' column is needed"
             )
-        seconds = table["source_timestamp"].to_numpy(float) if main.any() else np.full(n, np.nan)
+        # the recording's time wherever the table gives it: the sound plays there even when
+        # no track shows its picture (a prediction that keeps a frame for a still only)
+        has_time = "source_timestamp" in table
+        seconds = table["source_timestamp"].to_numpy(float) if has_time else np.full(n, np.nan)
         source_frames = np.rint(seconds * float(fps))
         source_frames[~(source_frames >= 0)] = np.nan
         role1 = (active & (asset == 1)).sum(axis=0)
