@@ -150,9 +150,38 @@ def test_a_prediction_is_a_sound_file_with_review_markers(trained, tmp_path):
     heard = {t: i.in_ + t - i.start for i in timeline.sequence.audio_tracks[0].items
              for t in range(i.start, i.end)}  # fmt: skip
     assert sorted(heard) == list(range(summary["sequence_frames"]))  # sound on every kept frame
+    _assert_otio_reads_the_same_clips(summary["xmeml"])
     off = _predict(trained, tmp_path / "off", "--markers", "off", *keep)
     assert off["markers"] == 0 and read_xmeml(off["xmeml"]).sequence.markers == []
     assert summary["keyframes_written"] >= 0 and summary["keyframes_per_min"] >= 0
+
+
+def _assert_otio_reads_the_same_clips(path: str) -> None:
+    """OpenTimelineIO's FCP7 adapter (a test-only dependency) finds the clips xml2csv finds:
+    per track, the same sequence start and end, media in point and source."""
+    otio = pytest.importorskip("opentimelineio")
+    from xml2csv import read_xmeml
+
+    sequence = read_xmeml(path).sequence
+    ours = [
+        [
+            (i.start, i.end, i.in_, i.file.pathurl if i.file else i.generator_id)
+            for i in t.items
+            if i.nested is None
+        ]  # OTIO makes a nested sequence a Stack
+        for t in [*sequence.tracks, *sequence.audio_tracks]
+    ]
+    theirs = []
+    for track in otio.adapters.read_from_file(path, adapter_name="fcp_xml").tracks:
+        clips = []
+        for clip in track.find_clips(shallow_search=True):
+            placed, ref = clip.range_in_parent(), clip.media_reference
+            shows = getattr(ref, "target_url", None) or getattr(ref, "generator_kind", None)
+            start = round(placed.start_time.value)
+            clips.append((start, start + round(placed.duration.value),
+                          round(clip.source_range.start_time.value), shows))  # fmt: skip
+        theirs.append(clips)
+    assert theirs == ours
 
 
 def test_streaming_in_chunks_gives_what_one_pass_over_the_recording_gives(trained, tmp_path):
