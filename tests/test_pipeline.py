@@ -172,7 +172,9 @@ def _assert_otio_reads_the_same_clips(path: str) -> None:
         for t in [*sequence.tracks, *sequence.audio_tracks]
     ]
     theirs = []
-    for track in otio.adapters.read_from_file(path, adapter_name="fcp_xml").tracks:
+    # held in a name: OTIO's tracks of a timeline that is already freed iterate as empty
+    timeline = otio.adapters.read_from_file(path, adapter_name="fcp_xml")
+    for track in timeline.tracks:
         clips = []
         for clip in track.find_clips(shallow_search=True):
             placed, ref = clip.range_in_parent(), clip.media_reference
