@@ -156,6 +156,24 @@ def test_a_prediction_is_a_sound_file_with_review_markers(trained, tmp_path):
     assert summary["keyframes_written"] >= 0 and summary["keyframes_per_min"] >= 0
 
 
+def test_a_recording_without_visual_features_is_predicted_with_that_modality_masked(
+    trained, tmp_path
+):
+    import shutil
+
+    split = json.loads((trained / "build" / "split.json").read_text())
+    stem = split["val"][0]
+    features = tmp_path / "features"
+    shutil.copytree(trained / "corpus" / "features" / stem, features / stem)
+    for visual in (features / stem).glob("visual.*"):
+        visual.unlink()
+    out = tmp_path / "pred"
+    invoke("predict", "-r", trained / "run", features, f"{stem}.mp4", "-o", out, *FAST)
+    summary = json.loads((out / "predict.json").read_text())
+    assert summary["modalities_missing"] == ["visual"] and Path(summary["xmeml"]).exists()
+    assert "has no visual features" in (out / "predict.log").read_text()
+
+
 def _assert_otio_reads_the_same_clips(path: str) -> None:
     """OpenTimelineIO's FCP7 adapter (a test-only dependency) finds the clips xml2csv finds:
     per track, the same sequence start and end, media in point and source."""

@@ -159,6 +159,10 @@ def _predict_one(
     info = media_info(index, video)
     rate, rate_from = _frame_rate(fps, info, inputs)
     tables = _feature_tables(index, video, files, inputs["modalities"])
+    missing = [m for m in inputs["modalities"] if m not in tables]
+    if missing:
+        log.warning("predict: %s has no %s features; the model reads them as missing", video,
+                    " or ".join(missing))  # fmt: skip
     n_frames = _frame_count(info, rate, tables)
     outputs = stream_outputs(run, tables, video, n_frames, rate, out)
     del tables
@@ -190,6 +194,7 @@ def _predict_one(
         "frames": str(frames_path),
         "source_path": source.path,
         "audio": _audio_note(source),
+        "modalities_missing": missing,  # masked (zeros, mask 0), as in training
         "markers": len(review),
         "active_frames_per_track": {
             f"V{k + 1}": int(block[:, 0].sum()) for k, block in sorted(blocks.items())
