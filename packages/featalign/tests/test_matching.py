@@ -37,6 +37,12 @@ def test_video_names_match_whatever_their_spelling(stem, ext, data):
     assert key == unicodedata.normalize("NFC", stem).casefold()
 
 
+def test_a_name_that_starts_like_a_url_scheme_is_still_a_name():
+    """Found by the property above: `FILE:.mp4` was parsed as a URL with an empty path."""
+    assert video_key("FILE:.mp4") == video_key("file:.MOV") == "file:"
+    assert video_key("FILE:///Volumes/x/FILE%3A.mp4") == "file:"
+
+
 def test_discovery_both_layouts_and_lookup(tmp_path):
     (tmp_path / "My Clip.audio.csv").write_text("time,x\n0,1\n")
     (tmp_path / "my%20clip.visual.parquet").write_bytes(b"")

@@ -34,7 +34,7 @@ def _clean(name: str) -> str:
 def video_keys(name: str) -> list[str]:
     """Candidate keys for a source video name or path (most specific last)."""
     name = str(name).strip()
-    if name.lower().startswith("file:"):
+    if re.match(r"file:/", name, re.IGNORECASE):  # a URL; "file:.mp4" is a file name
         name = urlparse(name).path
     base = re.split(r"[/\\]", unquote(name))[-1]
     full = _clean(base)
