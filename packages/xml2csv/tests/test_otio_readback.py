@@ -16,7 +16,6 @@ otio = pytest.importorskip("opentimelineio")
 pytest.importorskip("otio_fcp_adapter")
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "xml2csv" / "examples" / "example_edit.xml"
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "xmeml-corpus"
 
 
 def ours(data: bytes) -> list[list[tuple]]:
@@ -121,10 +120,7 @@ def test_dissolves_are_read_as_transitions_between_the_same_shots():
     assert sum(round(c.duration().value) for c in video if isinstance(c, otio.schema.Clip)) == n
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/xmeml-corpus is not beside the project")
-def test_every_corpus_file_written_again():
-    files = sorted(CORPUS.glob("*.xml"))
-    assert files
-    for path in files:
-        data = rewritten(path)
-        assert theirs(data) == ours(data), path.name
+@pytest.mark.corpus
+def test_every_corpus_file_written_again(corpus, corpus_file):
+    data = rewritten(corpus / corpus_file)
+    assert theirs(data) == ours(data)

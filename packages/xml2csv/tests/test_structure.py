@@ -4,7 +4,6 @@ real exports report only their known deviations."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -485,19 +484,6 @@ def test_a_stillframe_in_its_places_passes(old, new):
 
 # -- the real exports ----------------------------------------------------------------------------
 
-CORPUS_NAMES = [
-    "ccnmtl_fcp7_conecta_2997.xml",
-    "ccnmtl_fcp7_markp_2997.xml",
-    "nick_premiere_filtered.xml",
-    "nick_resolve_export.xml",
-    "otio_empty_name_tags.xml",
-    "otio_hiero_xml_export.xml",
-    "otio_premiere_enable_property.xml",
-    "otio_premiere_example.xml",
-    "otio_premiere_generators.xml",
-    "otio_sample_just_track.xml",
-]
-
 # Real deviations in the exports; every other file must come out clean.
 KNOWN = {
     # Hiero writes fractional in/out, a <name> in <track>, and a file ("/") without media.
@@ -528,21 +514,9 @@ BARE_PATHURL = re.compile(
 KNOWN_BARE_PATHURLS = {"nick_premiere_filtered.xml": 316}
 
 
-@pytest.fixture
-def corpus_dir() -> Path:
-    folder = (Path(__file__).resolve().parents[3] / ".." / "shared" / "xmeml-corpus").resolve()
-    if not folder.is_dir():
-        pytest.skip(f"{folder} is not there")
-    return folder
-
-
 @pytest.mark.corpus
-@pytest.mark.parametrize("name", CORPUS_NAMES)
-def test_real_exports_report_only_their_known_deviations(corpus_dir, name):
-    path = corpus_dir / name
-    if not path.is_file():
-        pytest.skip(f"{name} is not in the corpus")
-    found = structure_problems(path)
+def test_real_exports_report_only_their_known_deviations(corpus, corpus_file):
+    found = structure_problems(corpus / corpus_file)
     bare = [p for p in found if BARE_PATHURL.fullmatch(p)]
-    assert len(bare) == KNOWN_BARE_PATHURLS.get(name, 0)
-    assert [p for p in found if p not in bare] == KNOWN.get(name, [])
+    assert len(bare) == KNOWN_BARE_PATHURLS.get(corpus_file, 0)
+    assert [p for p in found if p not in bare] == KNOWN.get(corpus_file, [])

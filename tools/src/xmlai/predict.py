@@ -23,7 +23,7 @@ from xmlai.features import extract_features, media_info, recording_schemas
 from xmlai.review import most_doubtful, to_sequence_markers, track_doubts
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig, smooth_track
-from xmlai.stream import FeatureSource, stream_outputs
+from xmlai.stream import FeatureSource, recording_frames, stream_outputs
 from xmlai.train import INPUTS
 
 PREDICT_SUMMARY = "predict.json"
@@ -261,14 +261,7 @@ def _slab(video: str, rows: np.ndarray, rate, blocks: dict, n_tracks: int) -> pd
     """Frames `rows` of the source view: their times and every track, neutral where off."""
     from xml2csv import track_columns
 
-    seconds = rows * rate.denominator / rate.numerator
-    columns = {
-        "edit_id": np.full(len(rows), Path(video).stem),
-        "source_video_name": np.full(len(rows), video),
-        "frame": rows,
-        "timestamp": seconds,
-        "source_timestamp": seconds,
-    }
+    columns = recording_frames(video, rows, rate)
     for k, name in enumerate(track_columns(n_tracks)):
         track, field = divmod(k, TRACK_WIDTH)
         block = blocks.get(track)

@@ -194,19 +194,24 @@ class ModelWindows:
         return batch
 
 
+def recording_frames(video: str, rows: np.ndarray, rate) -> dict[str, np.ndarray]:
+    """The track table's first columns for frames `rows` of a recording (the source view:
+    each frame at its own time)."""
+    seconds = rows * rate.denominator / rate.numerator
+    return {
+        "edit_id": np.full(len(rows), Path(video).stem),
+        "source_video_name": np.full(len(rows), video),
+        "frame": rows,
+        "timestamp": seconds,
+        "source_timestamp": seconds,
+    }
+
+
 def _frames_table(video: str, start: int, stop: int, rate) -> pd.DataFrame:
     """Frames [start, stop) of the recording as an edit of their own: numbered from 0, at
     their own times (features are matched by time)."""
-    seconds = np.arange(start, stop) * rate.denominator / rate.numerator
-    return pd.DataFrame(
-        {
-            "edit_id": Path(video).stem,
-            "source_video_name": video,
-            "frame": np.arange(stop - start),
-            "timestamp": seconds,
-            "source_timestamp": seconds,
-        }
-    )
+    columns = recording_frames(video, np.arange(start, stop), rate)
+    return pd.DataFrame(columns | {"frame": np.arange(stop - start)})
 
 
 def _between(table, first_s: float, last_s: float):
