@@ -174,6 +174,28 @@ def test_a_recording_without_visual_features_is_predicted_with_that_modality_mas
     assert "has no visual features" in (out / "predict.log").read_text()
 
 
+def test_a_recording_30_times_longer_than_training_reads_the_same_at_its_end(trained, tmp_path):
+    """Shift invariance end to end: trained on 12 s recordings, predicting a 360 s one, each
+    track is on about as often in the last tenth as in the first, as far as the editor's own
+    edit of it differs there (the old absolute positions drifted far past that)."""
+    from xml2csv import read_xmeml, sample_source_view
+
+    invoke("synth", tmp_path / "long", "--edits", 1, "--seconds", 360, "--seed", 3)
+    video = "rec_0000.mp4"
+    out = tmp_path / "pred"
+    invoke("predict", "-r", trained / "run", tmp_path / "long" / "features", video, "-o", out,
+           *FAST)  # fmt: skip
+    frames = pd.read_csv(out / "frames.csv")
+    truth = sample_source_view(read_xmeml(tmp_path / "long" / "xml" / "rec_0000.xml"), n_tracks=4)
+    tenth = len(frames) // 10
+    for k in range(1, 5):
+        column = f"t{k:02d}_active"
+        predicted, editor = frames[column].to_numpy(), truth[column].to_numpy()[: len(frames)]
+        drift = abs(predicted[:tenth].mean() - predicted[-tenth:].mean())
+        editor_drift = abs(editor[:tenth].mean() - editor[-tenth:].mean())
+        assert drift <= editor_drift + 0.12, (column, drift, editor_drift)
+
+
 def _assert_otio_reads_the_same_clips(path: str) -> None:
     """OpenTimelineIO's FCP7 adapter (a test-only dependency) finds the clips xml2csv finds:
     per track, the same sequence start and end, media in point and source."""

@@ -38,7 +38,7 @@ class ModelConfig:
     d_ff: int = 512
     dropout: float = 0.1
     fusion: str = "gated"
-    positional: str = "sinusoidal"
+    positional: str = "rotary"  # relative positions: no drift along a long recording
     conv_kernel: int = 15  # a depthwise temporal convolution per block (0.5 s at 30 fps); 0 = none
     # hiding a modality in training teaches the model to guess what it would have said; that
     # guess is wrong wherever the edit depends on the feature being there, so it is off

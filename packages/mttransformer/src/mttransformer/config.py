@@ -22,7 +22,10 @@ TASK_FEATURES = "features_to_tracks"  # default: every track predicted from the 
 TASK_COMPLETION = "edit_completion"  # some tracks are given as input, the others predicted
 
 FUSIONS = ("gated", "concat", "add")
-POSITIONALS = ("sinusoidal", "learned")
+# How a frame's place in its window is encoded. Never the window's absolute start frame: a
+# prediction depends on the window's content and on positions inside it only, so a recording
+# far longer than any training recording reads the same at its end as at its start.
+POSITIONALS = ("rotary", "sinusoidal", "learned", "none")
 # Keys a seqwin batch already uses; a modality with one of these names would be ambiguous.
 RESERVED_NAMES = frozenset(
     {"tracks", "frame_mask", "modality_mask", "start_frame", "edit_index", "given_tracks"}
@@ -48,10 +51,10 @@ class MultiTrackConfig:
     dropout: float = 0.1
     head_hidden: int = 128
     fusion: str = "gated"
-    positional: str = "sinusoidal"
+    positional: str = "rotary"  # relative positions in attention (RoFormer); see POSITIONALS
     # a depthwise temporal convolution of this width in every block (Conformer); 0 = none
     conv_kernel: int = 0
-    max_frames: int = 8192  # only for positional="learned": absolute frames must stay below it
+    max_frames: int = 8192  # only for positional="learned": the longest window it can place
     modality_dropout: float = 0.1  # training only: drop a whole modality of a window
     # normalised regression target = (raw - offset) / scale, so an inactive track is all zeros
     regression_offset: tuple[float, ...] = (100.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -136,6 +139,12 @@ class MultiTrackConfig:
             fail(f"positional={self.positional!r}; choose one of {POSITIONALS}")
         if self.positional == "sinusoidal" and self.d_model % 2:
             fail(f"sinusoidal positions need an even d_model, got {self.d_model}")
+        head_width, rest = divmod(self.d_model, self.n_heads)
+        if self.positional == "rotary" and not rest and head_width % 2:
+            fail(
+                f"rotary positions need an even head width, got d_model {self.d_model} / "
+                f"n_heads {self.n_heads}"
+            )
         for label, value in (
             ("dropout", self.dropout),
             ("modality_dropout", self.modality_dropout),

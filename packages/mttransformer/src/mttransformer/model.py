@@ -2,8 +2,8 @@
 
 features (B, L, D_m) per modality --embed--> (B, L, S, d)  S streams: modalities (+ given tracks)
                                   --fuse-->  (B, L, d)     gated sum by default
-+ positions of absolute frames (start_frame + 0..L-1): no window restarts its clock at zero
-                                  --encode-> (B, L, d)     pre-LN blocks on SDPA
+                                  --encode-> (B, L, d)     pre-LN blocks on SDPA, rotary
+                                                           positions inside the window
                                                            (+ a depthwise conv, conv_kernel)
 + one learned embedding per predicted track (B, L, P, d)
                                   --heads--> active (B, L, P, 2), asset (B, L, P, 10),
@@ -11,6 +11,8 @@ features (B, L, D_m) per modality --embed--> (B, L, S, d)  S streams: modalities
 
 The target tracks are never an input: the only track values the model can take are the
 configured given tracks (edit completion), and they are disjoint from the predicted ones.
+Nor is the window's absolute start frame: positions are relative (rotary) or counted from the
+window's first frame, so the same content gives the same outputs anywhere in a recording.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(config.d_model, config.d_model)
         self.proj_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor, rotary=None) -> torch.Tensor:
         B, L, d = x.shape
         q, k, v = self.qkv(x).split(d, dim=2)  # 3 x (B, L, d)
         q, k, v = (t.view(B, L, self.n_heads, d // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        if rotary is not None:  # q.k then depends on the offset between frames only
+            q, k = rotate(q, *rotary), rotate(k, *rotary)
         # allowed (B, 1, L, L): True where a query may look at a key (real keys, and itself)
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0
@@ -93,8 +97,8 @@ class Block(nn.Module):
         self.ln_ff = nn.LayerNorm(config.d_model)
         self.ff = FeedForward(config)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_attn(x), allowed)
+    def forward(self, x, allowed: torch.Tensor, real: torch.Tensor, rotary=None) -> torch.Tensor:
+        x = x + self.attn(self.ln_attn(x), allowed, rotary)
         if self.conv is not None:
             x = x + self.conv(self.ln_conv(x), real)
         return x + self.ff(self.ln_ff(x))
@@ -157,11 +161,26 @@ class Fusion(nn.Module):
 
 
 def sinusoidal_positions(frames: torch.Tensor, d_model: int) -> torch.Tensor:
-    """(B, L) absolute frame numbers -> (B, L, d_model), the Transformer paper's encoding."""
+    """(..., L) frame numbers -> (..., L, d_model), the Transformer paper's encoding."""
     half = torch.arange(0, d_model, 2, device=frames.device, dtype=torch.float32)
     inv_freq = torch.exp(-math.log(10000.0) * half / d_model)  # (d/2,)
     angles = frames.to(torch.float32)[..., None] * inv_freq  # (B, L, d/2)
     return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(-2)  # (B, L, d)
+
+
+def rotary_angles(length: int, head_dim: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cos, sin), each (L, head_dim/2): frame i turns pair j by i * 10000^(-2j/head_dim)."""
+    half = torch.arange(0, head_dim, 2, device=device, dtype=torch.float32)
+    inv_freq = torch.exp(-math.log(10000.0) * half / head_dim)  # (hd/2,)
+    angles = torch.arange(length, device=device, dtype=torch.float32)[:, None] * inv_freq
+    return angles.cos(), angles.sin()
+
+
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """(B, H, L, hd) queries or keys, each pair of channels turned by its frame's angle."""
+    even, odd = x[..., 0::2], x[..., 1::2]  # (B, H, L, hd/2)
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+    return torch.stack([even * cos - odd * sin, even * sin + odd * cos], dim=-1).flatten(-2)
 
 
 class MultiTrackTransformer(nn.Module):
@@ -218,7 +237,8 @@ class MultiTrackTransformer(nn.Module):
         given_tracks: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """features {name: (B, L, D_m)}, frame_mask (B, L) 1/True = real frame,
-        modality_mask (B, L, M) (default: all present), start_frame (B,) long (default 0),
+        modality_mask (B, L, M) (default: all present), start_frame (B,) long (default 0;
+        checked, never read: where a window sits must not change what it predicts),
         given_tracks (B, L, K*9) raw values of config.given_tracks (edit completion only).
 
         Returns {"active": (B, L, P, 2), "asset": (B, L, P, n_assets), "regression":
@@ -246,10 +266,13 @@ class MultiTrackTransformer(nn.Module):
         masks = torch.stack(masks, dim=2)  # (B, L, S)
         masks = self._drop_modalities(masks)
 
-        # 2. fuse, then place each frame on its edit's absolute clock
+        # 2. fuse, then place each frame in its window (start_frame is for stitching only)
         x, gates = self.fusion(streams, masks)  # (B, L, d)
-        frames = start_frame[:, None] + torch.arange(L, device=real.device)  # (B, L)
-        x = x + self._positions(frames).to(x.dtype)
+        rotary = None
+        if self.config.positional == "rotary":
+            rotary = rotary_angles(L, self.config.d_model // self.config.n_heads, real.device)
+        elif self.config.positional != "none":
+            x = x + self._positions(torch.arange(L, device=real.device)).to(x.dtype)
         x = self.input_dropout(x)
 
         # 3. encoder; padding keys are masked out, and every query may attend to itself so a
@@ -257,7 +280,7 @@ class MultiTrackTransformer(nn.Module):
         eye = torch.eye(L, dtype=torch.bool, device=real.device)
         allowed = real[:, None, None, :] | eye  # (B, 1, L, L)
         for block in self.blocks:
-            x = block(x, allowed, real)
+            x = block(x, allowed, real, rotary)
         x = self.ln_final(x)  # (B, L, d)
 
         # 4. per-track heads
@@ -273,16 +296,14 @@ class MultiTrackTransformer(nn.Module):
         return outputs
 
     def _positions(self, frames: torch.Tensor) -> torch.Tensor:
+        """(L,) frames counted from the window's first -> (L, d_model)."""
         if self.config.positional == "sinusoidal":
             return sinusoidal_positions(frames, self.config.d_model)
-        if not torch.compiler.is_compiling() and frames.numel():
-            last = int(frames.max())
-            if last >= self.config.max_frames:
-                raise InputShapeError(
-                    f"absolute frame {last} is beyond the learned positions "
-                    f"(max_frames={self.config.max_frames}); use positional='sinusoidal' or a "
-                    "larger max_frames"
-                )
+        if len(frames) > self.config.max_frames:
+            raise InputShapeError(
+                f"a window of {len(frames)} frames is longer than the learned positions "
+                f"(max_frames={self.config.max_frames}); use a larger max_frames"
+            )
         return self.positions(frames)
 
     def _drop_modalities(self, masks: torch.Tensor) -> torch.Tensor:
