@@ -57,7 +57,11 @@ def test_build_writes_a_store_a_split_and_a_summary(trained):
     summary = json.loads((trained / "build" / "build.json").read_text())
     split = json.loads((trained / "build" / "split.json").read_text())
     assert summary["edits_stored"] == 16 and summary["n_tracks"] == 4
-    assert not set(split["train"]) & set(split["val"]) and split["val"]
+    parts = [set(split[k]) for k in ("train", "val", "test")]
+    assert all(parts) and sum(map(len, parts)) == 16 and len(set().union(*parts)) == 16
+    assert (summary["train_edits"], summary["val_edits"], summary["test_edits"]) == tuple(
+        map(len, parts)
+    )
     manifest = json.loads((trained / "build" / "store" / "manifest.json").read_text())
     assert manifest["modalities"] == ["audio", "visual"]
     assert (trained / "build" / "build.log").stat().st_size > 0
@@ -67,6 +71,8 @@ def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained
     rows = pd.read_csv(trained / "run" / "trainer" / "metrics.csv")
     assert rows["train_loss"].iloc[-1] < 0.7 * rows["train_loss"].iloc[0]
     metrics = json.loads((trained / "run" / "evaluation" / "metrics.json").read_text())
+    split = json.loads((trained / "build" / "split.json").read_text())
+    assert metrics["evaluated_on"] == "test" and metrics["held_out_edits"] == split["test"]
     # V2-V4 each follow one feature rule (facecam while speaking, still while loud, title while
     # text is on screen); which one a small held-out set shows most of varies with the seed
     gains = [
@@ -174,26 +180,39 @@ def test_a_recording_without_visual_features_is_predicted_with_that_modality_mas
     assert "has no visual features" in (out / "predict.log").read_text()
 
 
-def test_a_recording_30_times_longer_than_training_reads_the_same_at_its_end(trained, tmp_path):
-    """Shift invariance end to end: trained on 12 s recordings, predicting a 360 s one, each
-    track is on about as often in the last tenth as in the first, as far as the editor's own
-    edit of it differs there (the old absolute positions drifted far past that)."""
-    from xml2csv import read_xmeml, sample_source_view
+def _repeat_the_opening_at_the_end(folder: Path, seconds: float) -> None:
+    """Rewrite a recording's feature files so that its last tenth is its first tenth again."""
+    from featalign import load_features
 
+    for path in folder.iterdir():
+        parquet = path.suffix == ".parquet"
+        table = pd.read_parquet(path) if parquet else pd.read_csv(path)
+        time = load_features(path).resolved.time
+        assert abs(load_features(path).times[-1] - table[time].iloc[-1]) < 1e-9  # seconds
+        opening = table[table[time] < seconds / 10].copy()
+        opening[time] += seconds * 0.9
+        table = pd.concat([table[table[time] < seconds * 0.9], opening], ignore_index=True)
+        table.to_parquet(path) if parquet else table.to_csv(path, index=False)
+
+
+def test_a_recording_30_times_longer_than_training_reads_the_same_at_its_end(trained, tmp_path):
+    """Shift invariance end to end: trained on 12 s recordings, predicting a 360 s one whose
+    last tenth repeats its first, each track is on as often at the end as at the start (the
+    old absolute positions drifted: a track on 5 % of the first frames was on 42 % of the last
+    ones)."""
     invoke("synth", tmp_path / "long", "--edits", 1, "--seconds", 360, "--seed", 3)
-    video = "rec_0000.mp4"
+    features = tmp_path / "long" / "features"
+    _repeat_the_opening_at_the_end(features / "rec_0000", 360.0)
     out = tmp_path / "pred"
-    invoke("predict", "-r", trained / "run", tmp_path / "long" / "features", video, "-o", out,
-           *FAST)  # fmt: skip
+    keep = ["--set", "smooth.on_threshold=0.3", "--set", "smooth.off_threshold=0.2"]
+    invoke("predict", "-r", trained / "run", features, "rec_0000.mp4", "-o", out, *FAST, *keep)
     frames = pd.read_csv(out / "frames.csv")
-    truth = sample_source_view(read_xmeml(tmp_path / "long" / "xml" / "rec_0000.xml"), n_tracks=4)
     tenth = len(frames) // 10
+    assert frames.filter(regex="_active$").to_numpy().any()  # something to compare
     for k in range(1, 5):
-        column = f"t{k:02d}_active"
-        predicted, editor = frames[column].to_numpy(), truth[column].to_numpy()[: len(frames)]
-        drift = abs(predicted[:tenth].mean() - predicted[-tenth:].mean())
-        editor_drift = abs(editor[:tenth].mean() - editor[-tenth:].mean())
-        assert drift <= editor_drift + 0.12, (column, drift, editor_drift)
+        active = frames[f"t{k:02d}_active"].to_numpy()
+        first, last = active[:tenth].mean(), active[-tenth:].mean()
+        assert abs(first - last) <= 0.05, (k, first, last)
 
 
 def _assert_otio_reads_the_same_clips(path: str) -> None:

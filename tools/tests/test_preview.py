@@ -339,3 +339,22 @@ def test_pathurls_become_local_paths(tmp_path):
     assert written == "D:/media/My Clip.mp4" and found == tmp_path / "My Clip.mp4"
     assert local_path("file:///nowhere/x%2520y.mp4", "x%20y.mp4", [])[1] == "/nowhere/x%20y.mp4"
     assert local_path("file:///nowhere/a.mp4", "a.mp4", [])[0] is None
+
+
+def test_negative_crops_render_within_the_picture(sources, tmp_path):
+    """A predicted crop can be below 0 (and a zoom off the frame): the picture is
+    cut to its own bounds and the frame's, never past them (this once crashed a render)."""
+    crop = (
+        "<filter><effect><name>Crop</name><effectid>crop</effectid><effecttype>motion"
+        "</effecttype><mediatype>video</mediatype>"
+        + "".join(
+            f"<parameter><parameterid>{side}</parameterid><value>{value}</value></parameter>"
+            for side, value in (("left", -7.3), ("right", 3.1), ("top", -2.6), ("bottom", 4.0))
+        )
+        + "</effect></filter>"
+    )
+    v1 = clip("c1", file_xml("file-a", sources / "a.mp4"), 0, 10, 0, 10, motion(37.3, 0.41, 0.3))
+    v1 = v1.replace("</clipitem>", crop + "</clipitem>")
+    (tmp_path / "edit.xml").write_text(sequence(10, [v1]))
+    summary = render_preview(tmp_path / "edit.xml", tmp_path / "p.mp4", height=117, progress=False)
+    assert summary["frames"] == 10

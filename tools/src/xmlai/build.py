@@ -19,7 +19,6 @@ MEDIA_FACTS = ("fps", "duration_s", "width", "height", "variable_frame_rate", "f
 def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, progress=True):
     """Returns the build summary (also written to OUT/build.json); OUT/build.log has details."""
     from featalign import build_frame_store, discover_features
-    from seqwin import split_by_group
     from xml2csv.batch import ConvertOptions, convert_dir
     from xml2csv.io import safe_name
 
@@ -81,10 +80,9 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
             log.info("feature schema from mediafeat: %s", sorted(schemas))
         ids = [str(t["edit_id"].iloc[0]) for t in usable]
         videos = [str(t["source_video_name"].iloc[0]) for t in usable]
-        split = split_by_group(ids, data.val_fraction, data.seed, groups=videos)
-        train_ids = [ids[i] for i in split.train]
-        val_ids = [ids[i] for i in split.val]
-        write_json(out / "split.json", {"train": train_ids, "val": val_ids})
+        split = three_way_split(ids, videos, data.val_fraction, data.test_fraction, data.seed)
+        train_ids = split["train"]
+        write_json(out / "split.json", split)
 
         store = build_frame_store(
             pd.concat(usable, ignore_index=True),
@@ -112,13 +110,38 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
             "media": media,
             "modalities": store.modalities,
             "train_edits": len(train_ids),
-            "val_edits": len(val_ids),
+            "val_edits": len(split["val"]),
+            "test_edits": len(split["test"]),
             "seconds": round(time.perf_counter() - started, 2),
         }
         write_json(out / "config.json", config.to_dict())
         write_json(out / BUILD_SUMMARY, summary)
         log.info("build done: %d edits, %d frames", len(store.edits), store.n_frames)
     return summary
+
+
+def three_way_split(ids, videos, val_fraction: float, test_fraction: float, seed: int) -> dict:
+    """{"train", "val", "test": [edit ids]}, every source video on one side: the test edits
+    first (only the report reads them), then validation from the rest. The test side leaves
+    at least two recordings behind when it can, so that validation is not empty."""
+    from seqwin import split_by_group
+
+    group = [v or f"\0{i}" for i, v in enumerate(videos)]  # no video: the edit is its own
+    first = split_by_group(ids, test_fraction, seed, groups=group)
+    rest, test = [int(i) for i in first.train], [int(i) for i in first.val]
+    test_groups = sorted({group[i] for i in test}, key=lambda g: sum(x == g for x in group))
+    if len({group[i] for i in rest}) < 2 and len(test_groups) >= 2 and val_fraction > 0:
+        rest += [i for i in test if group[i] == test_groups[0]]
+        test = [i for i in test if group[i] != test_groups[0]]
+    share = val_fraction / (1 - test_fraction)
+    second = split_by_group(
+        [ids[i] for i in rest], share, seed + 1, groups=[group[i] for i in rest]
+    )
+    return {
+        "train": sorted(ids[rest[i]] for i in second.train),
+        "val": sorted(ids[rest[i]] for i in second.val),
+        "test": sorted(ids[i] for i in test),
+    }
 
 
 def _media_facts(tables: list[pd.DataFrame], features) -> dict[str, dict]:

@@ -24,7 +24,8 @@ class DataConfig:
     view: str = "source"  # source: one row per source frame (what a new recording gives)
     window: int = 100
     overlap: int = 20
-    val_fraction: float = 0.2
+    val_fraction: float = 0.2  # of the edits: early stopping (and any choice made on data)
+    test_fraction: float = 0.2  # of the edits: the report, and nothing else
     seed: int = 0
     max_gap_s: float = 1.0  # feature gaps longer than this are masked
     workers: int = 0  # 0: all cores
@@ -220,8 +221,12 @@ def _check(config: RunConfig, source: str) -> None:
         raise ConfigError(f"{source}: data.view must be 'source' or 'sequence', got {d.view!r}")
     if d.n_tracks < 1 or d.window < 1 or not 0 <= d.overlap < d.window:
         raise ConfigError(f"{source}: need n_tracks >= 1, window >= 1 and 0 <= overlap < window")
-    if not 0 <= d.val_fraction < 1:
-        raise ConfigError(f"{source}: data.val_fraction must be in [0, 1)")
+    if not (0 <= d.val_fraction < 1 and 0 <= d.test_fraction < 1):
+        raise ConfigError(f"{source}: data.val_fraction and data.test_fraction must be in [0, 1)")
+    if d.val_fraction + d.test_fraction >= 1:
+        raise ConfigError(
+            f"{source}: data.val_fraction + data.test_fraction leave no training edit"
+        )
     try:  # the library checks its own settings, and turns paths into Paths
         config.features = ExtractConfig(**vars(config.features))
     except (TypeError, ValueError) as err:

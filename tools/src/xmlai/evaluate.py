@@ -32,33 +32,38 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
     with logging_to(out / "evaluate.log"):
         store = FrameStore(build_dir / "store")
         split = json.loads((build_dir / "split.json").read_text())
-        train, val = split_indices(store, split)
-        if not val:
-            raise PipelineError("no held-out edit to evaluate (data.val_fraction is 0?)")
+        train, val, test = split_indices(store, split)
+        held_out, evaluated_on = (test, "test") if test else (val, "validation")
+        if not test:
+            log.warning("%s has no test edits (built before test splits, or data.test_fraction "
+                        "is 0): the report is on the validation edits", build_dir)  # fmt: skip
+        if not held_out:
+            raise PipelineError("no held-out edit to evaluate (data.test_fraction is 0?)")
         model = MultiTrackTransformer.from_pretrained(run_dir / "model")
         from xmlai.infer import predict_edits
 
         dataset = WindowDataset(
-            store, edits=val, length=config.data.window, overlap=config.data.overlap
+            store, edits=held_out, length=config.data.window, overlap=config.data.overlap
         )
         predictions = predict_edits(model, dataset)
         smoothing = SmoothingConfig(**vars(config.smooth))
         style = editor_style(run_dir, store.n_tracks)
-        truth = {e: np.asarray(store.arrays(e)["tracks"], dtype=np.float64) for e in val}
-        fps = {e: float(store.edits[e].fps) for e in val}
-        preds = {e: predictions[e].smoothed(smoothing, style, fps[e]) for e in val}
+        truth = {e: np.asarray(store.arrays(e)["tracks"], dtype=np.float64) for e in held_out}
+        fps = {e: float(store.edits[e].fps) for e in held_out}
+        preds = {e: predictions[e].smoothed(smoothing, style, fps[e]) for e in held_out}
         n_tracks = store.n_tracks
         baseline = baseline_predictor(
             [np.asarray(store.arrays(e)["tracks"]) for e in train], n_tracks
         )
-        model_pairs = [(truth[e], preds[e], fps[e]) for e in val]
-        base_pairs = [(truth[e], baseline(len(truth[e])), fps[e]) for e in val]
+        model_pairs = [(truth[e], preds[e], fps[e]) for e in held_out]
+        base_pairs = [(truth[e], baseline(len(truth[e])), fps[e]) for e in held_out]
         model_scores, base_scores = score(model_pairs, n_tracks), score(base_pairs, n_tracks)
         used = [k for k in model_scores if model_scores[k]["frames_active_truth"] > 0]
         model_roles, base_roles = evaluate_roles(model_pairs), evaluate_roles(base_pairs)
         empty = {"frames_truth": 0, "frame_f1": 0.0, "boundary_f1_2frames": 0.0}
         metrics = {
-            "held_out_edits": [store.edits[e].edit_id for e in val],
+            "held_out_edits": [store.edits[e].edit_id for e in held_out],
+            "evaluated_on": evaluated_on,
             "tracks": {k: {"model": model_scores[k], "baseline": base_scores[k]} for k in used},
             "roles": {
                 role: {"model": model_roles[role], "baseline": base_roles.get(role, empty)}
@@ -71,12 +76,12 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
         trainer_dir = run_dir / "trainer"
         if plot_training(trainer_dir, out / "training_curves.png"):
             pictures.append("training_curves.png")
-        for e in val[:max_pictures]:
+        for e in held_out[:max_pictures]:
             name = f"timeline_{store.edits[e].key}.png"
             if plot_timeline(truth[e], preds[e], fps[e], store.edits[e].edit_id, out / name):
                 pictures.append(name)
         write_text(out / "report.md", render_report(metrics, pictures))
-        log.info("evaluate: %d held-out edits -> %s", len(val), out)
+        log.info("evaluate: %d held-out edits -> %s", len(held_out), out)
     return metrics
 
 

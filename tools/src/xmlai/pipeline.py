@@ -54,7 +54,7 @@ def run_demo(
     train(out / "build", out / "run", config)
     metrics = evaluate(out / "build", out / "run", out / "evaluation", config)
     split = json.loads((out / "build" / "split.json").read_text())
-    held_out = split["val"][0]
+    held_out = (split.get("test") or split["val"])[0]
     video = _source_video(out / "build", held_out)
     prediction = predict(out / "run", corpus / "features", video, out / "prediction", config)
     result = {

@@ -160,13 +160,19 @@ COLUMNS = [
 ]
 
 
+def _held_out_kind(metrics: dict) -> str:
+    if metrics.get("evaluated_on") == "test":
+        return "the test split: neither training nor early stopping saw them"
+    return "the validation split (the build has no test split): early stopping saw them"
+
+
 def render_report(metrics: dict, pictures: list[str]) -> str:
     held = metrics["held_out_edits"]
     names = ", ".join(held[:8]) + ("…" if len(held) > 8 else "")
     lines = [
         "# xmlai evaluation",
         "",
-        f"Held-out edits: {len(held)} ({names})",
+        f"Held-out edits: {len(held)} ({names}), {_held_out_kind(metrics)}",
         "",
         "Model against the training-set baseline (majority active and asset, mean "
         "parameters, per track). Regression errors on frames active in both; jitter and "

@@ -13,19 +13,19 @@ RUN_SUMMARY = "train.json"
 INPUTS = "inputs.json"  # what a trained run needs to read a new recording like its training data
 
 
-def split_indices(store, split: dict) -> tuple[list[int], list[int]]:
-    """The split's edit ids as store positions (edits the store could not hold are skipped)."""
+def split_indices(store, split: dict) -> tuple[list[int], list[int], list[int]]:
+    """(train, validation, test) edit ids as store positions (edits the store could not hold
+    are skipped; a split made before test edits were kept apart has none)."""
     index = {e.edit_id: n for n, e in enumerate(store.edits)}
-    return (
-        [index[i] for i in split["train"] if i in index],
-        [index[i] for i in split["val"] if i in index],
+    return tuple(
+        [index[i] for i in split.get(part, []) if i in index] for part in ("train", "val", "test")
     )
 
 
 def window_datasets(store, split: dict, config: RunConfig):
     from seqwin import WindowDataset
 
-    train, val = split_indices(store, split)
+    train, val, _ = split_indices(store, split)  # the test edits are the report's alone
     if not train:
         raise PipelineError("the split has no training edit in the store")
     d = config.data

@@ -73,7 +73,9 @@ class _Compositor:
         left, top = round(w / 2 + row[1] * w - iw / 2), round(h / 2 + row[2] * h - ih / 2)
         x0, x1 = max(left + round(iw * row[3] / 100), 0), left + iw - round(iw * row[4] / 100)
         y0, y1 = max(top + round(ih * row[5] / 100), 0), top + ih - round(ih * row[6] / 100)
-        x1, y1 = min(x1, w), min(y1, h)
+        # inside the frame and inside the picture (a predicted crop can be below 0 or past 100)
+        x0, y0 = max(x0, left), max(y0, top)
+        x1, y1 = min(x1, w, left + iw), min(y1, h, top + ih)
         if x1 <= x0 or y1 <= y0:
             return None
         bx0, by0, bx1, by1 = x0 - left, y0 - top, x1 - left, y1 - top
