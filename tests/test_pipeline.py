@@ -73,6 +73,9 @@ def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained
     metrics = json.loads((trained / "run" / "evaluation" / "metrics.json").read_text())
     split = json.loads((trained / "build" / "split.json").read_text())
     assert metrics["evaluated_on"] == "test" and metrics["held_out_edits"] == split["test"]
+    # the rule-of-thumb cutter, fitted on the training edits, scored like the model on V1
+    cutter = metrics["tracks"]["V1"]["dead_air_cutter"]
+    assert 0 <= cutter["frame_f1"] <= 1 and metrics["dead_air_cutter"]["min_silence_s"] > 0
     # V2-V4 each follow one feature rule (facecam while speaking, still while loud, title while
     # text is on screen); which one a small held-out set shows most of varies with the seed
     gains = [
@@ -88,6 +91,7 @@ def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained
     report = (trained / "run" / "evaluation" / "report.md").read_text()
     assert (
         "| V1 | model |" in report
+        and "| V1 | dead-air cutter |" in report
         and "| main source |" in report
         and "training_curves.png" in report
     )

@@ -293,7 +293,8 @@ DEMO_DEFAULTS = {"train.epochs": 20, "data.n_tracks": 4}
 @app.command()
 def demo(
     out: Annotated[Path, typer.Argument(help="Output folder.")] = Path("out/xmlai-demo"),
-    edits: Annotated[int, typer.Option(min=4, help="Synthetic recordings.")] = 110,
+    # 150: with a fifth of them for the test and a fifth for validation, 90 train the model
+    edits: Annotated[int, typer.Option(min=4, help="Synthetic recordings.")] = 150,
     seconds: Annotated[float, typer.Option(min=2, help="Seconds per recording.")] = 30.0,
     epochs: Annotated[
         int | None,

@@ -59,18 +59,22 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
         base_pairs = [(truth[e], baseline(len(truth[e])), fps[e]) for e in held_out]
         model_scores, base_scores = score(model_pairs, n_tracks), score(base_pairs, n_tracks)
         used = [k for k in model_scores if model_scores[k]["frames_active_truth"] > 0]
+        cutter = _dead_air_scores(store, train, held_out, truth, fps)
         model_roles, base_roles = evaluate_roles(model_pairs), evaluate_roles(base_pairs)
         empty = {"frames_truth": 0, "frame_f1": 0.0, "boundary_f1_2frames": 0.0}
         metrics = {
             "held_out_edits": [store.edits[e].edit_id for e in held_out],
             "evaluated_on": evaluated_on,
             "tracks": {k: {"model": model_scores[k], "baseline": base_scores[k]} for k in used},
+            "dead_air_cutter": cutter["fitted"] if cutter else None,
             "roles": {
                 role: {"model": model_roles[role], "baseline": base_roles.get(role, empty)}
                 for role in model_roles
             },
             "seconds": round(time.perf_counter() - started, 2),
         }
+        if cutter and "V1" in metrics["tracks"]:
+            metrics["tracks"]["V1"]["dead_air_cutter"] = cutter["V1"]
         write_json(out / "metrics.json", metrics)
         pictures = []
         trainer_dir = run_dir / "trainer"
@@ -83,6 +87,29 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
         write_text(out / "report.md", render_report(metrics, pictures))
         log.info("evaluate: %d held-out edits -> %s", len(held_out), out)
     return metrics
+
+
+def _dead_air_scores(store, train, held_out, truth, fps) -> dict | None:
+    """The rule-of-thumb cutter on the base track: fitted on the training edits, scored on the
+    held-out ones like the model (None without an audio modality or a cut to learn from)."""
+    from dataclasses import asdict
+
+    from xmlai.deadair import cutter_tracks, fit_dead_air_cutter
+
+    if "audio" not in store.modalities:
+        return None
+    audio = {e: np.asarray(store.arrays(e)["audio"], dtype=np.float64) for e in [*train, *held_out]}
+    kept = [np.asarray(store.arrays(e)["tracks"])[:, 0] > 0.5 for e in train]
+    cutter = fit_dead_air_cutter([audio[e] for e in train], kept,
+                                 [float(store.edits[e].fps) for e in train])  # fmt: skip
+    if cutter is None:
+        return None
+    n_tracks = store.n_tracks
+    pairs = [
+        (truth[e], cutter_tracks(cutter, audio[e], fps[e], n_tracks), fps[e]) for e in held_out
+    ]
+    log.info("evaluate: dead-air cutter fitted on the training edits: %s", cutter)
+    return {"fitted": asdict(cutter), "V1": score(pairs, n_tracks)["V1"]}
 
 
 def editor_style(run_dir: Path, n_tracks: int) -> EditorStyle:

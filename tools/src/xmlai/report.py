@@ -175,21 +175,24 @@ def render_report(metrics: dict, pictures: list[str]) -> str:
         f"Held-out edits: {len(held)} ({names}), {_held_out_kind(metrics)}",
         "",
         "Model against the training-set baseline (majority active and asset, mean "
-        "parameters, per track). Regression errors on frames active in both; jitter and "
-        "keyframes per minute beside the editor's own.",
+        "parameters, per track) and, on V1, a dead-air cutter (cut silences longer than a "
+        "threshold, keep a margin; column, level, length and margin fitted on the training "
+        "edits). Regression errors on frames active in both; jitter and keyframes per minute "
+        "beside the editor's own.",
         "",
     ]
     lines += [f"![{p}]({p})" for p in pictures[:1]] + [""]
     header = "| track | who | " + " | ".join(c[1] for c in COLUMNS) + " |"
     lines += [header, "|" + "---|" * (len(COLUMNS) + 2)]
     for track, pair in metrics["tracks"].items():
-        for who in ("model", "baseline"):
+        for who in [w for w in ("model", "baseline", "dead_air_cutter") if w in pair]:
             m = pair[who]
             cells = [
-                fmt.format(m[key]) if _number(m[key]) is not None else "n/a"
+                fmt.format(m[key]) if _number(m.get(key)) is not None else "n/a"
                 for key, _, fmt in COLUMNS
             ]
-            lines.append(f"| {track} | {who} | " + " | ".join(cells) + " |")
+            label = who.replace("_", "-").replace("dead-air-cutter", "dead-air cutter")
+            lines.append(f"| {track} | {label} | " + " | ".join(cells) + " |")
         m = pair["model"]
         lines.append(
             f"| {track} | editor | | | | | | | | | {m['jitter_editor']:.4f} | "
