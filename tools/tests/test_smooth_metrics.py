@@ -137,3 +137,18 @@ def test_summaries_are_strict_json(tmp_path):
 
     write_json(tmp_path / "s.json", {"a": np.float32(0.5), "b": float("nan"), "c": [np.int64(3)]})
     assert json.loads((tmp_path / "s.json").read_text()) == {"a": 0.5, "b": None, "c": [3]}
+
+
+def test_a_cut_within_one_sample_period_counts_in_the_sample_column():
+    """A cut 4 frames late misses ±2 frames but is within a 5 Hz feature's period at 30 fps
+    (6 frames): the column that tells a model failure from an information limit."""
+    from xmlai.metrics import evaluate as score
+
+    n = 60
+    truth = np.tile([0, 0, 100, 0, 0, 0, 0, 0, 0], (n, 1)).astype(float)
+    truth[20:, :2] = 1
+    pred = truth.copy()
+    pred[20:24, :2] = 0
+    scores = score([(truth, pred, 30.0)], 1, sample_frames=[6])["V1"]
+    assert scores["boundary_f1_2frames"] == 0.0 and scores["boundary_f1_sample"] == 1.0
+    assert score([(truth, pred, 30.0)], 1)["V1"]["boundary_f1_sample"] is None

@@ -57,9 +57,11 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
         )
         model_pairs = [(truth[e], preds[e], fps[e]) for e in held_out]
         base_pairs = [(truth[e], baseline(len(truth[e])), fps[e]) for e in held_out]
-        model_scores, base_scores = score(model_pairs, n_tracks), score(base_pairs, n_tracks)
+        periods = sample_periods(build_dir / "store", store, held_out)
+        model_scores = score(model_pairs, n_tracks, periods)
+        base_scores = score(base_pairs, n_tracks, periods)
         used = [k for k in model_scores if model_scores[k]["frames_active_truth"] > 0]
-        cutter = _dead_air_scores(store, train, held_out, truth, fps)
+        cutter = _dead_air_scores(store, train, held_out, truth, fps, periods)
         model_roles, base_roles = evaluate_roles(model_pairs), evaluate_roles(base_pairs)
         empty = {"frames_truth": 0, "frame_f1": 0.0, "boundary_f1_2frames": 0.0}
         metrics = {
@@ -89,7 +91,25 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
     return metrics
 
 
-def _dead_air_scores(store, train, held_out, truth, fps) -> dict | None:
+def sample_periods(store_dir: Path, store, edits: list[int]) -> list[int | None]:
+    """Per edit, the sample period of its coarsest modality in frames (from featalign's
+    alignment report): a cut a 5 Hz feature drives cannot be placed closer than that, so the
+    report shows boundary F1 within it beside the ±2 frame column."""
+    path = Path(store_dir) / "alignment.json"
+    reports = json.loads(path.read_text()) if path.exists() else {}
+    periods = []
+    for e in edits:
+        edit = store.edits[e]
+        rates = []
+        for facts in reports.get(edit.key, {}).values():
+            first, last = facts.get("time_range_s", (0, 0))
+            if facts.get("n_samples", 0) > 1 and last > first:
+                rates.append((facts["n_samples"] - 1) / (last - first))
+        periods.append(int(np.ceil(float(edit.fps) / min(rates))) if rates else None)
+    return periods
+
+
+def _dead_air_scores(store, train, held_out, truth, fps, periods) -> dict | None:
     """The rule-of-thumb cutter on the base track: fitted on the training edits, scored on the
     held-out ones like the model (None without an audio modality or a cut to learn from)."""
     from dataclasses import asdict
@@ -109,7 +129,7 @@ def _dead_air_scores(store, train, held_out, truth, fps) -> dict | None:
         (truth[e], cutter_tracks(cutter, audio[e], fps[e], n_tracks), fps[e]) for e in held_out
     ]
     log.info("evaluate: dead-air cutter fitted on the training edits: %s", cutter)
-    return {"fitted": asdict(cutter), "V1": score(pairs, n_tracks)["V1"]}
+    return {"fitted": asdict(cutter), "V1": score(pairs, n_tracks, periods)["V1"]}
 
 
 def editor_style(run_dir: Path, n_tracks: int) -> EditorStyle:

@@ -75,6 +75,8 @@ class Accumulator:
         self.tp = self.fp = self.fn = 0
         self.b2 = np.zeros(3)  # tp, fp, fn within +-2 frames
         self.bs = np.zeros(3)  # within +-0.5 s
+        self.bsample = np.zeros(3)  # within one sample period of the coarsest modality
+        self.sampled = False
         self.asset_truth: list[np.ndarray] = []
         self.asset_pred: list[np.ndarray] = []
         self.abs_err = np.zeros(7)
@@ -85,14 +87,19 @@ class Accumulator:
         self.kf_pred = self.kf_truth = 0
         self.minutes = 0.0
 
-    def add(self, truth: np.ndarray, pred: np.ndarray, fps: float) -> None:
-        """truth, pred: (n, 9) blocks of one track on one edit."""
+    def add(self, truth: np.ndarray, pred: np.ndarray, fps: float, sample_frames=None) -> None:
+        """truth, pred: (n, 9) blocks of one track on one edit; sample_frames: the coarsest
+        feature's sample period there, in frames (a cut it drives cannot be placed closer)."""
         ta, pa = truth[:, 0] > 0.5, pred[:, 0] > 0.5
         self.tp += int(np.sum(ta & pa))
         self.fp += int(np.sum(~ta & pa))
         self.fn += int(np.sum(ta & ~pa))
         self.b2 += boundary_f1(ta, pa, 2)[1:]
         self.bs += boundary_f1(ta, pa, max(1, round(0.5 * fps)))[1:]
+        if sample_frames is not None:
+            # never below the ±2 frame column: a fast feature sets no limit of its own
+            self.bsample += boundary_f1(ta, pa, max(2, int(sample_frames)))[1:]
+            self.sampled = True
         self.asset_truth.append(truth[ta, 1].astype(int))
         self.asset_pred.append(np.where(pa[ta], pred[ta, 1], 0).astype(int))
         both = ta & pa
@@ -115,6 +122,7 @@ class Accumulator:
             "frame_f1": f1(self.tp, self.fp, self.fn),
             "boundary_f1_2frames": f1(*self.b2),
             "boundary_f1_0.5s": f1(*self.bs),
+            "boundary_f1_sample": f1(*self.bsample) if self.sampled else None,
             "asset_macro_f1": macro_f1(
                 np.concatenate(self.asset_truth or [np.zeros(0)]),
                 np.concatenate(self.asset_pred or [np.zeros(0)]),
@@ -131,14 +139,17 @@ class Accumulator:
         }
 
 
-def evaluate(pairs, n_tracks: int) -> dict:
-    """pairs: iterable of (truth (n, N*9), pred (n, N*9), fps) -> {"tracks": {k: metrics}}."""
+def evaluate(pairs, n_tracks: int, sample_frames=None) -> dict:
+    """pairs: iterable of (truth (n, N*9), pred (n, N*9), fps) -> {"tracks": {k: metrics}}.
+    sample_frames: per pair, the coarsest feature's sample period in frames (or None)."""
     accs = [Accumulator() for _ in range(n_tracks)]
-    for truth, pred, fps in pairs:
+    pairs = list(pairs)
+    periods = sample_frames if sample_frames is not None else [None] * len(pairs)
+    for (truth, pred, fps), period in zip(pairs, periods, strict=True):
         t = truth.reshape(len(truth), -1, TRACK_WIDTH)
         p = pred.reshape(len(pred), -1, TRACK_WIDTH)
         for k in range(n_tracks):
-            accs[k].add(t[:, k], p[:, k], fps)
+            accs[k].add(t[:, k], p[:, k], fps, period)
     return {f"V{k + 1}": acc.report() for k, acc in enumerate(accs)}
 
 

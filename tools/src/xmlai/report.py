@@ -150,6 +150,7 @@ COLUMNS = [
     ("frame_f1", "frame F1", "{:.3f}"),
     ("boundary_f1_2frames", "cut F1 ±2f", "{:.3f}"),
     ("boundary_f1_0.5s", "cut F1 ±0.5s", "{:.3f}"),
+    ("boundary_f1_sample", "cut F1 ±1 sample", "{:.3f}"),
     ("asset_macro_f1", "asset F1", "{:.3f}"),
     ("scale_mae_pct", "scale MAE %", "{:.2f}"),
     ("position_mae_pct", "pos MAE %", "{:.2f}"),
@@ -195,7 +196,7 @@ def render_report(metrics: dict, pictures: list[str]) -> str:
             lines.append(f"| {track} | {label} | " + " | ".join(cells) + " |")
         m = pair["model"]
         lines.append(
-            f"| {track} | editor | | | | | | | | | {m['jitter_editor']:.4f} | "
+            f"| {track} | editor |{' |' * (len(COLUMNS) - 2)} {m['jitter_editor']:.4f} | "
             f"{m['keyframes_per_min_editor']:.1f} |"
         )
     lines += _role_table(metrics.get("roles", {}))
