@@ -289,6 +289,33 @@ def test_streaming_in_chunks_gives_what_one_pass_over_the_recording_gives(traine
         np.testing.assert_allclose(streamed, reference, atol=2e-4)
 
 
+def test_the_learning_curve_trains_on_nested_subsets_and_tests_on_one_set(trained, tmp_path):
+    """`xmlai curve`: one build, a model per count on the first N training edits (smaller sets
+    inside larger ones), all scored on the same test edits; a count beyond the training edits
+    is skipped and said."""
+    corpus = trained / "corpus"
+    out = tmp_path / "curve"
+    one_epoch = ["--set", "train.epochs=1", "--set", "train.batch_size=4"]
+    invoke("curve", corpus / "xml", corpus / "features", "-o", out, "--counts", "4,2,500",
+           *FAST, *one_epoch)  # fmt: skip
+    summary = json.loads((out / "curve.json").read_text())
+    assert summary["counts"] == [2, 4] and summary["skipped_counts"] == [500]
+    split = json.loads((out / "build" / "split.json").read_text())
+    assert summary["test_edits"] == split["test"]
+    windows = []
+    for count in (2, 4):
+        run = out / "runs" / f"edits-{count:04d}"
+        windows.append(json.loads((run / "train.json").read_text())["train_windows"])
+        metrics = json.loads((run / "evaluation" / "metrics.json").read_text())
+        assert metrics["held_out_edits"] == split["test"]
+    assert 0 < windows[0] < windows[1]
+    assert [p["edits"] for p in summary["points"]] == [2, 4]
+    assert "| 2 |" in (out / "curve.md").read_text() and (out / "curve.png").stat().st_size > 0
+    bad = runner.invoke(app, ["curve", str(corpus / "xml"), str(corpus / "features"),
+                              "-o", str(tmp_path / "x"), "--counts", "ten"])  # fmt: skip
+    assert bad.exit_code == 2 and "--counts" in bad.output
+
+
 def test_bad_input_gets_one_clear_message(trained, tmp_path):
     missing = runner.invoke(
         app, ["build", str(tmp_path / "nope"), str(tmp_path), "-o", str(tmp_path / "b")]

@@ -1,6 +1,6 @@
-"""`xmlai`: synth, features, build, train, evaluate, predict, preview, demo, run. Each command
-is a few lines over library calls; `--config FILE` and `--set section.key=value` reach every
-setting."""
+"""`xmlai`: synth, features, build, train, evaluate, curve, predict, preview, demo, run. Each
+command is a few lines over library calls; `--config FILE` and `--set section.key=value` reach
+every setting."""
 
 from __future__ import annotations
 
@@ -144,7 +144,8 @@ def build(
     summary = _guard(run_build, xml_dir, features_dir, out, cfg, overwrite=overwrite)
     typer.echo(
         f"build: {summary['edits_stored']} edits, {summary['frames']} frames "
-        f"({summary['train_edits']} train / {summary['val_edits']} validation) -> {out}"
+        f"({summary['train_edits']} train / {summary['val_edits']} validation / "
+        f"{summary['test_edits']} test) -> {out}"
     )
     for skipped in summary["edits_without_features"]:
         typer.secho(f"skipped {skipped['edit_id']}: {skipped['reason']}", fg="yellow", err=True)
@@ -186,6 +187,30 @@ def evaluate(
     typer.echo(
         f"evaluate: {len(metrics['held_out_edits'])} held-out edits -> {target / 'report.md'}"
     )
+
+
+@app.command()
+def curve(
+    xml_dir: Annotated[Path, typer.Argument(help="Folder of xmeml edits.")],
+    features_dir: Annotated[Path, typer.Argument(help="Folder of feature files.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    counts: Annotated[
+        str, typer.Option(help="Training-edit counts, comma-separated.")
+    ] = "10,20,40,80",
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """How many edits does it need? Train on 10, 20, 40, 80 edits; test metrics per count."""
+    from xmlai.curve import learning_curve
+
+    try:
+        numbers = [int(c) for c in counts.split(",") if c.strip()]
+    except ValueError:
+        raise _fail(f"--counts takes whole numbers like 10,20,40, not {counts!r}") from None
+    cfg = _guard(_config, config, set_)
+    summary = _guard(learning_curve, xml_dir, features_dir, out, cfg, numbers, overwrite)
+    typer.echo(f"curve: {len(summary['points'])} counts -> {out / 'curve.md'}")
 
 
 @app.command()

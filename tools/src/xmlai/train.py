@@ -56,7 +56,9 @@ def model_config(store, config: RunConfig):
     )
 
 
-def train(build_dir, run_dir, config: RunConfig, progress: bool = True) -> dict:
+def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_edits=None) -> dict:
+    """`train_edits`: train on these edit ids only (a subset of the split's training edits;
+    `xmlai curve`); validation and test stay the split's."""
     import torch
 
     from mttransformer import BatchLoss, LossConfig, MultiTrackLoss, MultiTrackTransformer
@@ -70,6 +72,8 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True) -> dict:
     with logging_to(run_dir / "train.log"):
         store = FrameStore(build_dir / "store")
         split = json.loads((build_dir / "split.json").read_text())
+        if train_edits is not None:
+            split = {**split, "train": [e for e in split["train"] if e in set(train_edits)]}
         train_set, val_set = window_datasets(store, split, config)
         torch.manual_seed(config.train.seed)
         model = MultiTrackTransformer(model_config(store, config))
