@@ -99,6 +99,8 @@ def plot_curve(summary: dict, path: Path) -> bool:
             ys = [p["tracks"][track][key] for p in summary["points"] if track in p["tracks"]]
             ax.plot(xs, ys, marker="o", label=track)
         ax.set_xscale("log")
+        ax.set_xticks(summary["counts"], [str(c) for c in summary["counts"]])
+        ax.minorticks_off()
         ax.set_xlabel("training edits")
         ax.set_title(title)
         ax.set_ylim(0, 1.02)
