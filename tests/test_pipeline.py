@@ -76,6 +76,9 @@ def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained
     # the rule-of-thumb cutter, fitted on the training edits, scored like the model on V1
     cutter = metrics["tracks"]["V1"]["dead_air_cutter"]
     assert 0 <= cutter["frame_f1"] <= 1 and metrics["dead_air_cutter"]["min_silence_s"] > 0
+    # LightGBM (the [baselines] extra) on windowed context features, when it is installed
+    if metrics["boosted_baseline"] == "fitted":
+        assert 0 <= metrics["tracks"]["V1"]["boosted"]["boundary_f1_2frames"] <= 1
     # within one sample period of the coarsest feature: never stricter than within ±2 frames
     v1 = metrics["tracks"]["V1"]["model"]
     assert v1["boundary_f1_sample"] >= v1["boundary_f1_2frames"]
@@ -95,6 +98,7 @@ def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained
     assert (
         "| V1 | model |" in report
         and "| V1 | dead-air cutter |" in report
+        and ("| V1 | gradient-boosted |" in report) == (metrics["boosted_baseline"] == "fitted")
         and "| main source |" in report
         and "training_curves.png" in report
     )

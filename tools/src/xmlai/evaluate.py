@@ -62,6 +62,7 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
         base_scores = score(base_pairs, n_tracks, periods)
         used = [k for k in model_scores if model_scores[k]["frames_active_truth"] > 0]
         cutter = _dead_air_scores(store, train, held_out, truth, fps, periods)
+        boosted = _boosted_scores(store, train, held_out, truth, fps, periods, smoothing, style)
         model_roles, base_roles = evaluate_roles(model_pairs), evaluate_roles(base_pairs)
         empty = {"frames_truth": 0, "frame_f1": 0.0, "boundary_f1_2frames": 0.0}
         metrics = {
@@ -77,6 +78,9 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
         }
         if cutter and "V1" in metrics["tracks"]:
             metrics["tracks"]["V1"]["dead_air_cutter"] = cutter["V1"]
+        metrics["boosted_baseline"] = "fitted" if boosted else "not installed (xmlai[baselines])"
+        for track in used if boosted else ():
+            metrics["tracks"][track]["boosted"] = boosted[track]
         write_json(out / "metrics.json", metrics)
         pictures = []
         trainer_dir = run_dir / "trainer"
@@ -130,6 +134,25 @@ def _dead_air_scores(store, train, held_out, truth, fps, periods) -> dict | None
     ]
     log.info("evaluate: dead-air cutter fitted on the training edits: %s", cutter)
     return {"fitted": asdict(cutter), "V1": score(pairs, n_tracks, periods)["V1"]}
+
+
+def _boosted_scores(store, train, held_out, truth, fps, periods, smoothing, style):
+    """The gradient-boosted per-frame baseline, smoothed like the model (None when LightGBM,
+    the optional `[baselines]` extra, is not installed)."""
+    from xmlai import boosted
+
+    if not boosted.available():
+        log.info("evaluate: no gradient-boosted baseline (pip install 'xmlai[baselines]')")
+        return None
+    started = time.perf_counter()
+    model = boosted.BoostedBaseline(store, train)
+    pairs = [
+        (truth[e], boosted.boosted_tracks(model.on_probability(store, e), model.when_on,
+                                          smoothing, style, fps[e]), fps[e])
+        for e in held_out
+    ]  # fmt: skip
+    log.info("evaluate: gradient-boosted baseline in %.1f s", time.perf_counter() - started)
+    return score(pairs, store.n_tracks, periods)
 
 
 def editor_style(run_dir: Path, n_tracks: int) -> EditorStyle:

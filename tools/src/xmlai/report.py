@@ -161,6 +161,9 @@ COLUMNS = [
 ]
 
 
+ROW_LABELS = {"boosted": "gradient-boosted", "dead_air_cutter": "dead-air cutter"}
+
+
 def _held_out_kind(metrics: dict) -> str:
     if metrics.get("evaluated_on") == "test":
         return "the test split: neither training nor early stopping saw them"
@@ -176,23 +179,26 @@ def render_report(metrics: dict, pictures: list[str]) -> str:
         f"Held-out edits: {len(held)} ({names}), {_held_out_kind(metrics)}",
         "",
         "Model against the training-set baseline (majority active and asset, mean "
-        "parameters, per track) and, on V1, a dead-air cutter (cut silences longer than a "
-        "threshold, keep a margin; column, level, length and margin fitted on the training "
-        "edits). Regression errors on frames active in both; jitter and keyframes per minute "
-        "beside the editor's own.",
+        "parameters, per track), a gradient-boosted per-frame model on windowed context "
+        "features (LightGBM, smoothed like the model) and, on V1, a dead-air cutter (cut "
+        "silences longer than a threshold, keep a margin; column, level, length and margin "
+        "fitted on the training edits). Regression errors on frames active in both; jitter "
+        "and keyframes per minute beside the editor's own.",
         "",
     ]
     lines += [f"![{p}]({p})" for p in pictures[:1]] + [""]
     header = "| track | who | " + " | ".join(c[1] for c in COLUMNS) + " |"
     lines += [header, "|" + "---|" * (len(COLUMNS) + 2)]
     for track, pair in metrics["tracks"].items():
-        for who in [w for w in ("model", "baseline", "dead_air_cutter") if w in pair]:
+        for who in [w for w in ("model", "baseline", "boosted", "dead_air_cutter") if w in pair]:
             m = pair[who]
             cells = [
                 fmt.format(m[key]) if _number(m.get(key)) is not None else "n/a"
                 for key, _, fmt in COLUMNS
             ]
-            label = who.replace("_", "-").replace("dead-air-cutter", "dead-air cutter")
+            label = {"boosted": "gradient-boosted", "dead_air_cutter": "dead-air cutter"}.get(
+                who, who
+            )
             lines.append(f"| {track} | {label} | " + " | ".join(cells) + " |")
         m = pair["model"]
         lines.append(
