@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xmlai.boosted import _rolling, _when_on
+from xmlai.boosted import _rolling
+from xmlai.metrics import when_on
 
 
 def test_rolling_statistics_cover_the_window_each_side_and_hold_the_edges():
@@ -22,6 +23,6 @@ def test_asset_and_parameters_come_from_the_frames_a_track_is_on():
     tracks = np.tile([0, 0, 100, 0, 0, 0, 0, 0, 0], (6, 2, 1)).astype(float)
     tracks[:4, 0, :3] = [1, 4, 60]
     tracks[4:, 0, :3] = [1, 5, 80]
-    block = _when_on(tracks)
+    block = when_on(tracks)
     assert block[0, 1] == 4 and block[0, 2] == pytest.approx((4 * 60 + 2 * 80) / 6)
     assert list(block[1]) == [0, 0, 100, 0, 0, 0, 0, 0, 0]  # never on: neutral

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from xmlai.metrics import when_on
+
 CONTEXT_SECONDS = (0.5, 1.0, 2.0)
 MAX_TRAIN_ROWS = 60_000  # frames sampled for fitting: enough for trees, bounded in memory
 TREES = 150
@@ -73,7 +75,7 @@ class BoostedBaseline:
         x = np.concatenate(features)
         on = np.concatenate([t[:, :, 0] for t in tracks]) > 0.5  # (rows, N)
         rows = np.random.default_rng(seed).permutation(len(x))[:MAX_TRAIN_ROWS]
-        self.when_on = _when_on(np.concatenate(tracks))  # (N, 9)
+        self.when_on = when_on(np.concatenate(tracks))  # (N, 9)
         self.models = {}
         for k in range(self.n_tracks):
             labels = on[rows, k]
@@ -90,20 +92,6 @@ class BoostedBaseline:
         for k, model in self.models.items():
             prob[:, k] = model if isinstance(model, float) else model.predict(x)
         return prob
-
-
-def _when_on(tracks: np.ndarray) -> np.ndarray:
-    """(rows, N, 9) training frames -> (N, 9): per track, its most common asset and its mean
-    parameters over the frames where it is on (the neutral values for a track never on)."""
-    from xmlai.smooth import NEUTRAL
-
-    block = np.tile(NEUTRAL, (tracks.shape[1], 1)).astype(np.float64)
-    for k in range(tracks.shape[1]):
-        on = tracks[:, k, 0] > 0.5
-        if on.any():
-            block[k, 1] = np.bincount(tracks[on, k, 1].astype(int), minlength=10).argmax()
-            block[k, 2:] = tracks[on, k, 2:].mean(axis=0)
-    return block
 
 
 def boosted_tracks(prob: np.ndarray, when_on: np.ndarray, smoothing, style, fps: float):

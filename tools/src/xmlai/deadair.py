@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xmlai.metrics import f1 as frame_f1
 from xmlai.smooth import segments
 
 SILENCE_SECONDS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
@@ -54,7 +55,10 @@ def fit_dead_air_cutter(audio: list[np.ndarray], kept: list[np.ndarray], fps: li
                     guess = np.concatenate(
                         [_keep(s, f, shortest, margin) for s, f in zip(silent, fps, strict=True)]
                     )
-                    f1 = _f1(~guess, ~truth)
+                    cut, wanted = ~guess, ~truth
+                    f1 = frame_f1(
+                        (cut & wanted).sum(), (cut & ~wanted).sum(), (~cut & wanted).sum()
+                    )
                     if f1 > best_f1:
                         best, best_f1 = DeadAirCutter(column, float(level), shortest, margin), f1
     return best
@@ -80,8 +84,3 @@ def _candidates(audio: np.ndarray, kept: np.ndarray) -> list[int]:
     gap = audio[kept][:, usable].mean(axis=0) - audio[~kept][:, usable].mean(axis=0)
     order = np.argsort(-(gap / spread[usable]))
     return [int(usable[i]) for i in order[:CANDIDATE_COLUMNS]]
-
-
-def _f1(guess: np.ndarray, truth: np.ndarray) -> float:
-    hit = float((guess & truth).sum())
-    return 2 * hit / max(float(guess.sum() + truth.sum()), 1.0)

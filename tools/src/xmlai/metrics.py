@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xmlai.smooth import PARAM_TOLERANCE, TRACK_WIDTH, keyframed, segments
+from xmlai.smooth import NEUTRAL, PARAM_TOLERANCE, TRACK_WIDTH, keyframed, segments
 
 ASSET_CLASSES = 10
 
@@ -195,20 +195,24 @@ def evaluate_roles(pairs) -> dict:
     }
 
 
+def when_on(stacked: np.ndarray) -> np.ndarray:
+    """(rows, N, 9) training frames -> (N, 9): per track, on, its most common asset and its
+    mean parameters over the frames where it is on (the neutral values for a track never on)."""
+    block = np.tile(NEUTRAL, (stacked.shape[1], 1)).astype(np.float64)
+    for k in range(stacked.shape[1]):
+        active = stacked[:, k, 0] > 0.5
+        if active.any():
+            assets = stacked[active, k, 1].astype(int)
+            block[k, :2] = 1, np.bincount(assets, minlength=ASSET_CLASSES).argmax()
+            block[k, 2:] = stacked[active, k, 2:].mean(axis=0)
+    return block
+
+
 def baseline_predictor(train_blocks: list[np.ndarray], n_tracks: int):
     """Majority active and asset, mean parameters, per track, from the training edits."""
     stacked = np.concatenate(train_blocks).reshape(-1, n_tracks, TRACK_WIDTH)
-    block = np.zeros((n_tracks, TRACK_WIDTH))
-    for k in range(n_tracks):
-        active = stacked[:, k, 0] > 0.5
-        on = active.mean() > 0.5
-        block[k, 0] = float(on)
-        if on:
-            assets = stacked[active, k, 1].astype(int)
-            block[k, 1] = np.bincount(assets, minlength=ASSET_CLASSES).argmax()
-            block[k, 2:] = stacked[active, k, 2:].mean(axis=0)
-        else:
-            block[k, 2:] = [100, 0, 0, 0, 0, 0, 0]
+    block = when_on(stacked)
+    block[(stacked[:, :, 0] > 0.5).mean(axis=0) <= 0.5] = NEUTRAL  # off most of the time
     flat = block.reshape(-1)
 
     def predict(n_frames: int) -> np.ndarray:

@@ -104,9 +104,7 @@ def predict(
         run = TrainedRun.load(run_dir, config, explicit)
         if Path(video).is_dir():
             return _predict_folder(run, features_dir, Path(video), out, config, fps, markers)
-        summary = _predict_one(run, features_dir, video, out, config, fps, markers)
-        write_json(out / PREDICT_SUMMARY, summary)
-    return summary
+        return _predict_one(run, features_dir, video, out, config, fps, markers)
 
 
 def _predict_folder(run, features_dir, folder: Path, out: Path, config, fps, markers) -> dict:

@@ -8,12 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xmlai.metrics import ROLE_NAMES
 from xmlai.smooth import segments
-
-ROLE_NAMES = (
-    "nothing", "the recording", "the recording (overlay)", "other video", "a still", "a title",
-    "a matte", "a nested sequence", "a graphic", "unresolved media",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -94,7 +90,7 @@ def _asset_doubts(shares, block, track, min_frames, config) -> list[Doubt]:
         gap = float(mean[first] - mean[second])
         if gap >= config.close_second:
             continue
-        chosen, other = ROLE_NAMES[first + 1], ROLE_NAMES[second + 1]
+        chosen, other = ROLE_NAMES[int(first) + 1], ROLE_NAMES[int(second) + 1]
         comment = f"V{track + 1}: {chosen} or {other}? ({mean[first]:.2f} vs {mean[second]:.2f})"
         doubts.append(Doubt(start, end, track, 1 - gap / config.close_second, comment))
     return doubts

@@ -111,9 +111,8 @@ class FeatureSource:
         or None when there are none."""
         if self.whole is not None:
             return _time_slice(self.whole, first_s, last_s)
-        lo, hi = np.searchsorted(self.times, [first_s, last_s])
-        lo, hi = max(0, lo - 1), min(len(self.times), hi + 1)  # a neighbour each side
-        if hi - lo < 1:
+        lo, hi = _rows_between(self.times, first_s, last_s)
+        if hi <= lo:
             return None
         first_group = int(np.searchsorted(self.group_starts, lo, side="right") - 1)
         last_group = int(np.searchsorted(self.group_starts, hi - 1, side="right") - 1)
@@ -220,9 +219,15 @@ def _between(table, first_s: float, last_s: float):
     return _time_slice(table, first_s, last_s)
 
 
+def _rows_between(times: np.ndarray, first_s: float, last_s: float) -> tuple[int, int]:
+    """Rows [lo, hi) from the last sample before `first_s` to the first after `last_s`: the
+    neighbours alignment interpolates from."""
+    lo, hi = np.searchsorted(times, [first_s, last_s])
+    return max(0, int(lo) - 1), min(len(times), int(hi) + 1)
+
+
 def _time_slice(table, first_s: float, last_s: float):
-    lo, hi = np.searchsorted(table.times, [first_s, last_s])
-    lo, hi = max(0, lo - 1), min(len(table.times), hi + 1)  # a neighbour each side
+    lo, hi = _rows_between(table.times, first_s, last_s)
     if hi <= lo:
         return None
     return replace(table, times=table.times[lo:hi], values=table.values[lo:hi])

@@ -212,6 +212,7 @@ class _Item:
     lead: int = 0  # frames of media before `start`, under a dissolve from the previous item
     tail: int = 0  # frames of media after `end`, under a dissolve into the next item
     clip_id: str = ""  # its clipitem id, given before writing so that links can name it
+    clip_index: int = 0  # 1-based place among its track's items, for the same links
     links: list[int] = field(default_factory=list)  # the sounds (by index) linked to it
 
     @property
@@ -276,7 +277,7 @@ class _Plan:
         source_frames[~(source_frames >= 0)] = np.nan
         role1 = (active & (asset == 1)).sum(axis=0)
         base = int(np.argmax(role1)) if role1.any() else None
-        owner = _owner(active & ((asset == 1) | (asset == 2)), base)
+        owner = _owner(main, base)
         plan = cls(n, fps, active, asset, specs, values, source_frames, base, owner, [])
         plan.tracks = [plan._items(col) for col in range(n_tracks)]
         plan._split_placeholders()
@@ -537,8 +538,8 @@ class _Writer:
     def _number_clips(self) -> None:
         """Ids first: a video clip's <link> names audio clips written after it."""
         for items in self.plan.tracks:
-            for item in items:
-                item.clip_id = self.next_id("clipitem")
+            for position, item in enumerate(items, start=1):
+                item.clip_id, item.clip_index = self.next_id("clipitem"), position
         self.sound_ids = [
             [self.next_id("clipitem") for _ in self.sounds]
             for _ in range(self.source.audio_channels)
@@ -755,7 +756,7 @@ class _Writer:
         """Premiere's link group: the video clip and the audio clip of each channel."""
         if not item.links:
             return []
-        group = [("video", item.track, item.clip_id, self.clip_index(item))]
+        group = [("video", item.track, item.clip_id, item.clip_index)]
         for index in item.links:
             for channel, ids in enumerate(self.sound_ids, start=1):
                 group.append(("audio", channel, ids[index], index + 1))
@@ -767,9 +768,6 @@ class _Writer:
             )
             for kind, track, clip_id, clip_index in group
         ]  # fmt: skip
-
-    def clip_index(self, item: _Item) -> int:
-        return next(k for k, x in enumerate(self.plan.tracks[item.track - 1], 1) if x is item)
 
     def audio(self):
         """The recording's sound, one track per channel, each sending to its own output."""
