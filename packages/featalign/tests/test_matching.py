@@ -80,3 +80,58 @@ def test_side_files_beside_features_are_ignored_without_a_warning(tmp_path):
     index = discover_features(tmp_path)
     assert set(index.lookup("talk.mp4")) == {"audio"}
     assert len(index.warnings) == 1 and "talk.notes.xyz" in index.warnings[0]
+
+
+def _touch(root, *names):
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("time,x\n0,1\n")
+
+
+def test_naming_is_a_setting(tmp_path):
+    _touch(tmp_path, "rec_0000_audio.csv", "rec_0000-visual.parquet", "rec_0001_audio.csv")
+    default = discover_features(tmp_path)
+    assert default.files == {}
+    index = discover_features(tmp_path, ["{stem}_{modality}.{ext}", "{stem}-{modality}.{ext}"])
+    assert set(index.lookup("rec_0000.mp4")) == {"audio", "visual"}
+    assert set(index.lookup("rec_0001.mov")) == {"audio"}
+
+
+def test_no_match_names_what_it_saw_and_tried(tmp_path):
+    import pytest
+
+    from featalign import NamingError
+
+    _touch(tmp_path, *(f"rec_{i:04d}_audio.csv" for i in range(8)))
+    index = discover_features(tmp_path)
+    with pytest.raises(NamingError) as caught:
+        index.require_files()
+    message = str(caught.value)
+    assert "'rec_0000_audio.csv'" in message and "and 3 more" in message
+    assert "{stem}.{modality}.{ext}" in message and "{stem}/{modality}.{ext}" in message
+    assert "\n" not in message
+
+
+def test_a_per_video_folder_file_that_repeats_the_stem_is_its_modality(tmp_path):
+    _touch(tmp_path, "rec_0000/rec_0000_audio.parquet", "rec_0000/REC_0000.visual.csv")
+    index = discover_features(tmp_path)
+    assert index.modalities == ["audio", "visual"]
+
+
+def test_modality_names_follow_one_rule(tmp_path):
+    _touch(tmp_path, "x.face-mesh.csv", "x.Face Box.csv", "x.2d.csv")
+    index = discover_features(tmp_path)
+    assert index.modalities == ["face_box", "face_mesh"]
+    assert any("'2d'" in w for w in index.warnings)
+
+
+def test_bad_naming_patterns_are_refused():
+    import pytest
+
+    from featalign import NamingError
+    from featalign.matching import naming_patterns
+
+    for bad in ("{stem}.csv", "{modality}/{stem}.{ext}", "a/b/{stem}{modality}.{ext}"):
+        with pytest.raises(NamingError):
+            naming_patterns(bad)

@@ -19,7 +19,14 @@ _EXPORTS = {
         "StoreError",
         "TrackTableError",
     ],
-    "matching": ["FeatureIndex", "discover_features", "video_key"],
+    "matching": [
+        "DEFAULT_NAMING",
+        "FeatureIndex",
+        "NamingError",
+        "discover_features",
+        "modality_name",
+        "video_key",
+    ],
     "normalise": ["Normaliser", "mask_inactive_tracks", "track_columns", "track_kinds"],
     "schema": ["FeatureSchema", "load_schema"],
     "store": ["StoreSummary", "build_frame_store"],
@@ -29,6 +36,7 @@ _EXPORTS = {
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
+    "DEFAULT_NAMING",
     "Aligned",
     "AlignmentReport",
     "FeatAlignError",
@@ -37,6 +45,7 @@ __all__ = [
     "FeatureTable",
     "FeatureTableError",
     "Gap",
+    "NamingError",
     "Normaliser",
     "SchemaError",
     "StoreError",
@@ -50,6 +59,7 @@ __all__ = [
     "load_features",
     "load_schema",
     "mask_inactive_tracks",
+    "modality_name",
     "track_columns",
     "track_kinds",
     "validate_corpus",
@@ -80,7 +90,14 @@ if TYPE_CHECKING:  # static tools see the real names
         StoreError,
         TrackTableError,
     )
-    from featalign.matching import FeatureIndex, discover_features, video_key
+    from featalign.matching import (
+        DEFAULT_NAMING,
+        FeatureIndex,
+        NamingError,
+        discover_features,
+        modality_name,
+        video_key,
+    )
     from featalign.normalise import Normaliser, mask_inactive_tracks, track_columns, track_kinds
     from featalign.schema import FeatureSchema, load_schema
     from featalign.store import StoreSummary, build_frame_store

@@ -38,6 +38,20 @@ def _schemas(schema_path: Path | None, modalities: list[str]):
     return {m: load_schema(schema_path, m) for m in modalities}
 
 
+NAMING_HELP = (
+    "feature file naming, e.g. '{stem}_{modality}.{ext}' (repeat to try several; default: "
+    "'{stem}/{modality}.{ext}' then '{stem}.{modality}.{ext}')"
+)
+
+
+def _discover(features: Path, naming: list[str] | None):
+    from featalign.matching import discover_features
+
+    index = discover_features(features, naming or None)
+    index.require_files()
+    return index
+
+
 def _write_summary(path: Path, data: dict) -> None:
     from featalign.normalise import write_text_atomic
 
@@ -56,11 +70,11 @@ def align(
     max_gap_s: float | None = typer.Option(None, help="mask frames inside longer sample gaps"),
     fit_on: Path | None = typer.Option(None, help="text file, one training edit_id per line"),
     normalisers: Path | None = typer.Option(None, help="folder of <modality>.json normalisers"),
+    naming: list[str] | None = typer.Option(None, help=NAMING_HELP),
     overwrite: bool = typer.Option(False, help="replace an existing store"),
 ) -> None:
     """Build the frame store: per edit tracks, features per modality, masks, timestamps."""
     from featalign.errors import FeatAlignError
-    from featalign.matching import discover_features
     from featalign.normalise import Normaliser
     from featalign.store import build_frame_store
 
@@ -69,7 +83,7 @@ def align(
     started = time.time()
     with _logging_to(log_path) as log:
         try:
-            index = discover_features(features)
+            index = _discover(features, naming)
             mods = [m.casefold() for m in (modality or index.modalities)]
             fit_ids = None
             if fit_on is not None:
@@ -114,16 +128,16 @@ def validate(
     schema: Path | None = typer.Option(None, help="TOML feature schema"),
     tracks: list[Path] | None = typer.Option(None, help="track tables: report missing modalities"),
     max_gap_s: float | None = typer.Option(None, help="gap length counted in the report"),
+    naming: list[str] | None = typer.Option(None, help=NAMING_HELP),
 ) -> None:
     """Check every feature file; write report.csv, report.md, validate.log, summary.json."""
     from featalign.errors import FeatAlignError
-    from featalign.matching import discover_features
     from featalign.store import read_track_tables
     from featalign.validate import validate_corpus, write_corpus_report
 
     with _logging_to(out / "validate.log") as log:
         try:
-            index = discover_features(features)
+            index = _discover(features, naming)
             videos = None
             if tracks:
                 tables, failures = read_track_tables([str(t) for t in tracks])

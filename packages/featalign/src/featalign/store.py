@@ -34,7 +34,13 @@ import pandas as pd
 
 from featalign.align import align
 from featalign.errors import FeatAlignError, StoreError, TrackTableError
-from featalign.matching import FeatureIndex, discover_features, index_from_mapping
+from featalign.matching import (
+    MODALITY_NAME,
+    MODALITY_NAME_RULE,
+    FeatureIndex,
+    discover_features,
+    index_from_mapping,
+)
 from featalign.normalise import (
     Normaliser,
     mask_inactive_tracks,
@@ -53,11 +59,11 @@ STORE_VERSION = 1
 RESERVED = frozenset(
     {"tracks", "modality_mask", "frame_mask", "start_frame", "edit_index", "timestamps"}
 )
-MODALITY_RULE = "lower-case letters, digits, '_' or '-', not " + "/".join(sorted(RESERVED))
+MODALITY_RULE = f"{MODALITY_NAME_RULE}, not " + "/".join(sorted(RESERVED))
 
 
 def _valid_modality(name: str) -> bool:
-    return bool(re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name)) and name not in RESERVED
+    return bool(MODALITY_NAME.fullmatch(name)) and name not in RESERVED
 
 
 @dataclass
