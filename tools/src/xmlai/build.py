@@ -3,6 +3,7 @@ fitted on the training edits only). Windows are views over the store, made at tr
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -13,12 +14,15 @@ from xmlai.features import feature_schemas, media_info
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 
 BUILD_SUMMARY = "build.json"
+# tracks converted when data.n_tracks is 0 (auto); the store keeps those the edits use
+AUTO_TRACKS_CONVERTED = 20
+TRACK_COLUMN = re.compile(r"t(\d{2})_")
 MEDIA_FACTS = ("fps", "duration_s", "width", "height", "variable_frame_rate", "frame_count")
 
 
 def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, progress=True):
     """Returns the build summary (also written to OUT/build.json); OUT/build.log has details."""
-    from featalign import build_frame_store, discover_features
+    from featalign import build_frame_store
     from xml2csv.batch import ConvertOptions, convert_dir
     from xml2csv.io import safe_name
 
@@ -31,7 +35,8 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
     data = config.data
     with logging_to(out / "build.log"):
         log.info("build: %s + %s -> %s", xml_dir, features_dir, out)
-        options = ConvertOptions(n_tracks=data.n_tracks, source_view=data.view == "source")
+        converted_width = data.n_tracks or AUTO_TRACKS_CONVERTED
+        options = ConvertOptions(n_tracks=converted_width, source_view=data.view == "source")
         converted = convert_dir(
             xml_dir,
             out / "tables",
@@ -52,7 +57,7 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
                 f"no usable edit in {xml_dir} (see {out / 'tables' / 'summary.json'})"
             )
 
-        features = discover_features(features_dir)
+        features = feature_index(features_dir, config)
         skipped, usable = [], []
         for table in tables:
             video = str(table["source_video_name"].iloc[0])
@@ -72,7 +77,9 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
             else:
                 usable.append(table)
         if not usable:
-            raise PipelineError(f"none of the edits' source videos has features in {features_dir}")
+            raise PipelineError(_no_features_message(skipped, features))
+        n_tracks = data.n_tracks or tracks_used(usable)
+        usable = [_first_tracks(t, n_tracks) for t in usable]
 
         media = _media_facts(usable, features)
         schemas = feature_schemas(features_dir)
@@ -91,7 +98,7 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
             schema=schemas,
             max_gap_s=data.max_gap_s,
             fit_on=train_ids,
-            n_tracks=data.n_tracks,
+            n_tracks=n_tracks,
             progress=progress,
         )
         summary = {
@@ -99,7 +106,7 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
             "features_dir": str(features_dir),
             "out": str(out),
             "view": data.view,
-            "n_tracks": data.n_tracks,
+            "n_tracks": n_tracks,
             "edits_converted": converted.files_ok,
             "edits_failed": converted.failed,
             "edits_without_features": skipped,
@@ -118,6 +125,46 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
         write_json(out / BUILD_SUMMARY, summary)
         log.info("build done: %d edits, %d frames", len(store.edits), store.n_frames)
     return summary
+
+
+def feature_index(features_dir, config: RunConfig):
+    """The features folder's index under the configured naming; a folder where no file
+    follows it is an error that shows what it saw."""
+    from featalign import FeatAlignError, discover_features
+
+    index = discover_features(features_dir, config.data.feature_naming or None)
+    try:
+        index.require_files()
+    except FeatAlignError as exc:
+        raise PipelineError(f"{exc} (data.feature_naming)") from None
+    return index
+
+
+def _no_features_message(skipped: list[dict], features) -> str:
+    videos = ", ".join(repr(s["source_video"]) for s in skipped[:3])
+    stems = ", ".join(repr(k) for k in sorted(features.files)[:3])
+    return (
+        f"none of the edits' source videos has features in {features.root}: the edits show "
+        f"{videos}, the feature files are named for {stems}"
+    )
+
+
+def tracks_used(tables: list[pd.DataFrame]) -> int:
+    """The highest video track any edit shows (at least 1)."""
+    from featalign.store import count_tracks
+
+    used = [
+        k
+        for t in tables
+        for k in range(1, count_tracks(t.columns) + 1)
+        if t[f"t{k:02d}_active"].any()
+    ]
+    return max(used, default=1)
+
+
+def _first_tracks(table: pd.DataFrame, n_tracks: int) -> pd.DataFrame:
+    above = [c for c in table.columns if (m := TRACK_COLUMN.match(c)) and int(m[1]) > n_tracks]
+    return table.drop(columns=above)
 
 
 def three_way_split(ids, videos, val_fraction: float, test_fraction: float, seed: int) -> dict:

@@ -20,7 +20,7 @@ class ConfigError(ValueError):
 
 @dataclass
 class DataConfig:
-    n_tracks: int = 20
+    n_tracks: int = 0  # 0: as many as the edits use (their highest video track shown)
     view: str = "source"  # source: one row per source frame (what a new recording gives)
     window: int = 100
     overlap: int = 20
@@ -29,6 +29,8 @@ class DataConfig:
     seed: int = 0
     max_gap_s: float = 1.0  # feature gaps longer than this are masked
     workers: int = 0  # 0: all cores
+    # feature file names, e.g. ["{stem}_{modality}.{ext}"]; empty: featalign's two layouts
+    feature_naming: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -219,8 +221,10 @@ def _check(config: RunConfig, source: str) -> None:
     d = config.data
     if d.view not in ("source", "sequence"):
         raise ConfigError(f"{source}: data.view must be 'source' or 'sequence', got {d.view!r}")
-    if d.n_tracks < 1 or d.window < 1 or not 0 <= d.overlap < d.window:
-        raise ConfigError(f"{source}: need n_tracks >= 1, window >= 1 and 0 <= overlap < window")
+    if d.n_tracks < 0 or d.window < 1 or not 0 <= d.overlap < d.window:
+        raise ConfigError(
+            f"{source}: need n_tracks >= 0 (0: auto), window >= 1 and 0 <= overlap < window"
+        )
     if not (0 <= d.val_fraction < 1 and 0 <= d.test_fraction < 1):
         raise ConfigError(f"{source}: data.val_fraction and data.test_fraction must be in [0, 1)")
     if d.val_fraction + d.test_fraction >= 1:

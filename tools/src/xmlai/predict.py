@@ -317,8 +317,8 @@ def _audio_note(source) -> str:
 def _features_of(video: str, features_dir, config: RunConfig):
     """(the recording's name, its path or None, the features index). Given the recording
     itself, its features are extracted first unless they are current."""
-    from featalign import discover_features
     from mediafeat import is_current
+    from xmlai.build import feature_index
 
     path = Path(video)
     if path.is_file():
@@ -328,8 +328,8 @@ def _features_of(video: str, features_dir, config: RunConfig):
             failed = [f["error"] for f in summary["files"] if f["status"] == "failed"]
             if failed:
                 raise PipelineError(failed[0])
-        return path.name, path, discover_features(features_dir)
-    return video, None, discover_features(features_dir)
+        return path.name, path, feature_index(features_dir, config)
+    return video, None, feature_index(features_dir, config)
 
 
 def _source_media(recording: Path | None, info):
