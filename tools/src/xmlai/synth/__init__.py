@@ -16,11 +16,14 @@ from xmlai.synth.corpus import (
     synthesize,
     write_edit,
 )
+from xmlai.synth.editors import DEMO_EDITOR, Editor, edit_tracks, editor_tracks
 from xmlai.synth.lookup import plan_lookup
-from xmlai.synth.style import RULE_FEATURES, Style, clean, edit_tracks, track_table
+from xmlai.synth.style import RULE_FEATURES, Style, clean, track_table
 
 __all__ = [
+    "DEMO_EDITOR",
     "RULE_FEATURES",
+    "Editor",
     "Style",
     "SynthConfig",
     "SynthEdit",
@@ -28,6 +31,7 @@ __all__ = [
     "SynthSummary",
     "clean",
     "edit_tracks",
+    "editor_tracks",
     "make_edit",
     "plan_corpus",
     "plan_lookup",

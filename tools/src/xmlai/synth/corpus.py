@@ -23,11 +23,13 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
 from xmlai.__about__ import __version__
+from xmlai.synth.editors import Editor, Presentation, dead_air_cuts, editor_tracks, presented
 from xmlai.synth.lookup import plan_lookup
 from xmlai.synth.recording import (
     FeatureFile,
@@ -35,6 +37,7 @@ from xmlai.synth.recording import (
     HiddenEvents,
     RecordingPlan,
     audio_features,
+    distractors,
     drop_range,
     hidden_events,
     scene_prototypes,
@@ -42,14 +45,7 @@ from xmlai.synth.recording import (
     visual_features,
     write_feature_file,
 )
-from xmlai.synth.style import (
-    RULE_FEATURES,
-    Style,
-    dead_air_cuts,
-    edit_tracks,
-    frames_of,
-    track_table,
-)
+from xmlai.synth.style import RULE_FEATURES, Style, frames_of, track_table
 
 log = logging.getLogger("xmlai.synth")
 SOURCE_FOLDER = "file://localhost/synth-recordings/"
@@ -83,12 +79,15 @@ class SynthConfig:
     clip_dim: int = 512
     n_scene_kinds: int = 12
     style: Style = field(default_factory=Style)
+    editor: Editor | None = None  # another editor's rules and files (None: `style`'s, the demo's)
     media: bool = False  # also render each recording as OUT/media/<name>.mp4
     media_size: tuple[int, int] = (640, 360)  # its width, height
 
     def __post_init__(self) -> None:
         if isinstance(self.style, dict):
             self.style = Style(**self.style)
+        if isinstance(self.editor, dict):
+            self.editor = Editor.from_dict(self.editor)
         if not (isinstance(self.n_edits, int) and self.n_edits >= 1):
             raise SynthError(f"n_edits must be a whole number >= 1, not {self.n_edits!r}")
         if not (isinstance(self.seed, int) and self.seed >= 0):
@@ -110,8 +109,11 @@ class SynthConfig:
                 raise SynthError(f"{name} must be a fraction in [0, 1], not {value!r}")
         if self.missing_visual + self.missing_audio > 1.0:
             raise SynthError("missing_visual + missing_audio must not exceed 1")
-        if self.n_tracks < 4:
-            raise SynthError(f"n_tracks must be >= 4 (the style uses V1-V4), not {self.n_tracks}")
+        if self.n_tracks < self.rules.n_tracks:
+            raise SynthError(
+                f"n_tracks must be >= {self.rules.n_tracks} (the editor uses "
+                f"V1-V{self.rules.n_tracks}), not {self.n_tracks}"
+            )
         for rate in self.fps:
             try:
                 Fraction(rate)
@@ -131,9 +133,15 @@ class SynthConfig:
             )
         self.media_size = size
 
+    @property
+    def rules(self) -> Editor:
+        return self.editor if self.editor is not None else Editor.from_style(self.style)
+
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["style"] = self.style.to_dict()
+        if self.editor is None:  # the demo's corpus is described exactly as before
+            del d["editor"]
         if not self.media:  # a corpus without media is described exactly as before
             del d["media"], d["media_size"]
         return d
@@ -157,7 +165,7 @@ class SynthEdit:
 
     @property
     def source_pathurl(self) -> str:
-        return SOURCE_FOLDER + self.source_video_name
+        return SOURCE_FOLDER + quote(self.source_video_name)
 
 
 @dataclass
@@ -201,11 +209,12 @@ def plan_corpus(config: SynthConfig) -> list[RecordingPlan]:
     no_cam = _deal(rng, n, config.no_webcam)
     no_text = _deal(rng, n, config.no_text)
     width = max(4, len(str(n - 1)))
+    naming = config.rules.presentation.recording_name
     plans = []
     for i in range(n):
         r = np.random.default_rng([config.seed, 1, i])
         plan = RecordingPlan(
-            name=f"rec_{i:0{width}d}",
+            name=naming.format(index=f"{i:0{width}d}"),
             fps=fps[i],
             audio_rate=None if no_audio[i] else float(r.choice(config.audio_rates)),
             visual_rate=None if no_visual[i] else float(r.choice(config.visual_rates)),
@@ -260,6 +269,7 @@ def _rule_inputs(features: dict[str, FeatureFile], frames_s: np.ndarray) -> dict
 
 def _recording(config, plan, kinds, index, n_long):
     """Hidden events and feature tables of a recording n_long frames long."""
+    extra = config.rules.presentation.distractors
     rng = np.random.default_rng([config.seed, 3, index])
     hidden = hidden_events(rng, n_long, plan)
     features: dict[str, FeatureFile] = {}
@@ -270,6 +280,8 @@ def _recording(config, plan, kinds, index, n_long):
         features["visual"] = visual_features(
             rng, hidden, plan.visual_rate, plan.webcam, protos, plan.clip_dtype
         )
+    if extra:
+        features = {m: distractors(rng, f, extra) for m, f in features.items()}
     for gap in plan.gaps:
         features[gap.modality] = drop_range(features[gap.modality], gap.start_s, gap.end_s)
     return rng, hidden, features
@@ -279,7 +291,7 @@ def make_edit(
     config: SynthConfig, plan: RecordingPlan, kinds: np.ndarray, index: int = 0
 ) -> SynthEdit:
     """Generate one recording, its features and its edit (in memory, deterministic)."""
-    fps, style = plan.fps, config.style
+    fps, editor = plan.fps, config.rules
     seconds_per_frame = fps.denominator / fps.numerator
     n_edit = max(2, round(config.seconds * float(fps)))
     for slack in (_SOURCE_SLACK, 2 * _SOURCE_SLACK, 4 * _SOURCE_SLACK):
@@ -288,7 +300,7 @@ def make_edit(
         n_long = math.ceil(n_edit * slack) + round(2 * float(fps))
         rng, hidden, features = _recording(config, plan, kinds, index, n_long)
         src = _rule_inputs(features, np.arange(n_long) * seconds_per_frame)
-        cut_ranges = dead_air_cuts(src["is_speaking"], src["rms"], src["audio_mask"], fps, style)
+        cut_ranges = dead_air_cuts(src, fps, editor)
         kept = np.ones(n_long, dtype=bool)
         for s, e in cut_ranges:
             kept[s:e] = False
@@ -300,7 +312,7 @@ def make_edit(
     # The recording ends where the edit does, unless the edit ends in the kept tail of a
     # dead-air run: then at the end of that run, so the rule finds the same run again.
     last = int(source_frames[-1])
-    pad = frames_of(style.dead_pad_s, fps)
+    pad = frames_of(editor.dead_pad_s, fps)
     n_source = last + 1
     for _, end in cut_ranges:
         if end <= last < end + pad:
@@ -316,7 +328,7 @@ def make_edit(
     features = {m: truncate(f, n_source, fps) for m, f in features.items()}
 
     at_edit = _rule_inputs(features, source_frames * seconds_per_frame)
-    tracks = edit_tracks(at_edit, fps, style)
+    tracks = editor_tracks(at_edit, fps, editor)
     table = track_table(
         tracks, plan.name, f"{plan.name}.mp4", fps, source_frames, n_tracks=config.n_tracks
     )
@@ -411,21 +423,23 @@ def _dissolve_cuts(xml: Path) -> set[int]:
     return {t.cut for track in tracks for t in track.transitions}
 
 
-def write_edit(edit: SynthEdit, root: Path) -> dict:
+def write_edit(edit: SynthEdit, root: Path, shown: Presentation | None = None) -> dict:
     """Write one edit's files under `root`; returns their paths relative to it. The planned
     dissolves go to the writer, and each cut's "dissolve" then says whether the file holds
-    one there (the writer leaves a plain cut where a dissolve does not fit)."""
+    one there (the writer leaves a plain cut where a dissolve does not fit). `shown`: how
+    the feature files look (the demo editor's by default)."""
     write_xmeml = _writer()
+    shown = shown or Presentation()
     name = edit.plan.name
     files: dict[str, str] = {"xml": f"xml/{name}.xml", "truth": f"truth/{name}.csv"}
     feature_files = {}
-    folder = root / "features" / name
     for modality, table in edit.features.items():
         fmt = edit.plan.audio_format if modality == "audio" else "parquet"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{modality}.{fmt}"
-        write_feature_file(table, path, fmt)
-        feature_files[modality] = path.relative_to(root).as_posix()
+        written = shown.modality(modality)
+        path = root / "features" / shown.naming.format(stem=name, modality=written, ext=fmt)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_feature_file(presented(table, shown), path, fmt)
+        feature_files[written] = path.relative_to(root).as_posix()
     xml = write_xmeml(
         edit.table,
         root / files["xml"],
@@ -531,7 +545,7 @@ def synthesize(
             media = stack.enter_context(_media_queue(config, work, bar, len(plans)))
             for index, plan in enumerate(plans):
                 edit = make_edit(config, plan, kinds, index)
-                files = write_edit(edit, work)
+                files = write_edit(edit, work, config.rules.presentation)
                 if media is not None:
                     files["media"] = media.submit(edit, index)  # rendered on a worker thread
                 record = facts(edit, files)
@@ -566,7 +580,10 @@ def synthesize(
             "dissolves_written": True,  # each cut's "dissolve" says what its file holds
             "layout": {
                 "xml": "xml/<name>.xml",
-                "features": "features/<name>/<modality>.<csv|parquet>",
+                "features": "features/"
+                + config.rules.presentation.naming.format(
+                    stem="<name>", modality="<modality>", ext="<csv|parquet>"
+                ),
                 "truth": "truth/<name>.csv",
                 **({"media": "media/<name>.mp4"} if config.media else {}),
             },

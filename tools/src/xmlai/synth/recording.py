@@ -8,6 +8,7 @@ the features, so everything the edit depends on is visible to a model.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -85,6 +86,8 @@ class FeatureFile:
     times: np.ndarray  # (m,) float64 seconds, strictly increasing
     columns: dict[str, np.ndarray]  # name -> (m,) values
     embedding: np.ndarray | None = None  # (m, D) clip_0..clip_{D-1}, written after columns
+    time_column: str = "time"
+    embedding_prefix: str = "clip_"
 
     @property
     def rate(self) -> float:
@@ -96,12 +99,14 @@ class FeatureFile:
             self.times[keep],
             {k: v[keep] for k, v in self.columns.items()},
             None if self.embedding is None else self.embedding[keep],
+            self.time_column,
+            self.embedding_prefix,
         )
 
     def column_names(self) -> list[str]:
-        names = ["time", *self.columns]
+        names = [self.time_column, *self.columns]
         if self.embedding is not None:
-            names += [f"clip_{k}" for k in range(self.embedding.shape[1])]
+            names += [f"{self.embedding_prefix}{k}" for k in range(self.embedding.shape[1])]
         return names
 
 
@@ -271,6 +276,16 @@ def visual_features(
         },
         clip.astype(clip_dtype),
     )
+
+
+def distractors(rng: np.random.Generator, table: FeatureFile, count: int) -> FeatureFile:
+    """`count` slow random columns no rule reads (extra_0, ...), as extractors write many."""
+    m = len(table.times)
+    extra = {}
+    for k in range(count):
+        steps = rng.normal(0.0, 0.05, m)
+        extra[f"extra_{k}"] = _quantise(0.5 + 0.3 * np.tanh(np.cumsum(steps) / 3.0))
+    return dataclasses.replace(table, columns={**table.columns, **extra})
 
 
 def drop_range(table: FeatureFile, start_s: float, end_s: float) -> FeatureFile:

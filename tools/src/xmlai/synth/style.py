@@ -1,4 +1,5 @@
-"""The synthetic editor's style: deterministic rules from features to a track table.
+"""The demo editor's style: deterministic rules from features to a track table (the rules
+themselves, for this editor and every other, are in `editors`).
 
 Every rule reads the features as the model will see them at the edit frame (values looked up
 at `source_timestamp` the way featalign aligns them, 0 where a modality is missing), so a
@@ -83,45 +84,16 @@ def clean(mask: np.ndarray, min_gap: int, min_segment: int) -> np.ndarray:
     return out
 
 
-def dead_air_cuts(
-    is_speaking: np.ndarray, rms: np.ndarray, audio_mask: np.ndarray, fps: Fraction, style: Style
-) -> list[tuple[int, int]]:
-    """Source frame ranges [start, end) the editor removes (per source frame inputs)."""
-    dead = audio_mask & (is_speaking < 0.5) & (rms < style.dead_rms)
-    pad = frames_of(style.dead_pad_s, fps)
-    shortest = frames_of(style.dead_min_s, fps)
-    return [(s + pad, e - pad) for s, e in runs(dead) if e - s >= shortest]
-
-
-def zoom_curve(action: np.ndarray, fps: Fraction, style: Style) -> np.ndarray:
-    """Scale per frame: moves toward zoom_scale while `action`, toward 100 otherwise, at a
-    constant rate that covers the distance in zoom_ramp_s."""
-    step = 1.0 / frames_of(style.zoom_ramp_s, fps)
+def zoom_level(action: np.ndarray, fps: Fraction, ramp_s: float) -> np.ndarray:
+    """0..1 per frame: moves toward 1 while `action`, toward 0 otherwise, at a constant rate
+    that covers the distance in ramp_s."""
+    step = 1.0 / frames_of(ramp_s, fps)
     level = np.empty(len(action))
     current = 0.0
     for f, on in enumerate(action.tolist()):
         current = min(1.0, current + step) if on else max(0.0, current - step)
         level[f] = current
-    return 100.0 + (style.zoom_scale - 100.0) * level
-
-
-def cam_geometry(right: np.ndarray, bottom: np.ndarray, style: Style) -> np.ndarray:
-    """(n, 7) parameters of the facecam overlay for the webcam corner at each frame."""
-    sx = np.where(right, 1.0, -1.0)
-    sy = np.where(bottom, 1.0, -1.0)
-    near, far, far_v = style.cam_crop_near, style.cam_crop_far, style.cam_crop_far_v
-    return np.stack(
-        [
-            np.full(len(right), style.cam_scale),
-            style.cam_pos * sx,
-            style.cam_pos * sy,
-            np.where(right, far, near),  # crop_left: a webcam on the right loses the left
-            np.where(right, near, far),
-            np.where(bottom, far_v, near),  # crop_top
-            np.where(bottom, near, far_v),
-        ],
-        axis=1,
-    )
+    return level
 
 
 @dataclass
@@ -131,31 +103,6 @@ class EditTracks:
     active: dict[int, np.ndarray]  # track -> bool (n,)
     asset: dict[int, int]  # track -> role id
     params: dict[int, np.ndarray]  # track -> (n, 7)
-
-
-def edit_tracks(features: dict[str, np.ndarray], fps: Fraction, style: Style) -> EditTracks:
-    """Rules 2-5 on edit frames. `features`: RULE_FEATURES -> (n,) values at each edit frame
-    (0 where the modality is missing)."""
-    n = len(features["rms"])
-    gap, shortest = frames_of(style.min_gap_s, fps), frames_of(style.min_segment_s, fps)
-
-    action = clean(features["motion"] >= style.action_motion, gap, shortest)
-    v1 = np.tile(np.array(NEUTRAL), (n, 1))
-    v1[:, 0] = zoom_curve(action, fps, style)
-
-    cam = clean((features["is_speaking"] > 0.5) & (features["face_count"] >= 1), gap, shortest)
-    v2 = cam_geometry(features["face_x"] >= 0.5, features["face_y"] >= 0.5, style)
-
-    still = clean(features["rms"] >= style.loud_rms, gap, shortest)
-    v3 = np.tile(np.array([style.still_scale, *style.still_pos, 0, 0, 0, 0], float), (n, 1))
-
-    title = clean(features["text_present"] > 0.5, gap, shortest)
-    v4 = np.tile(np.array([style.title_scale, *style.title_pos, 0, 0, 0, 0], float), (n, 1))
-    return EditTracks(
-        active={1: np.ones(n, dtype=bool), 2: cam, 3: still, 4: title},
-        asset={1: 1, 2: 2, 3: 4, 4: 5},
-        params={1: v1, 2: v2, 3: v3, 4: v4},
-    )
 
 
 def track_table(
