@@ -32,7 +32,8 @@ from xmlai.synth import (
     synthesize,
     write_edit,
 )
-from xmlai.synth.style import dead_air_cuts, runs
+from xmlai.synth.editors import DEMO_EDITOR, dead_air_cuts
+from xmlai.synth.style import runs
 
 N_EDITS, SECONDS = 6, 8.0
 # every variant at least once in six edits (and cuts both dissolved and not)
@@ -272,7 +273,6 @@ def test_style_rules_are_functions_of_the_features_featalign_aligns(corpus):
 def test_dead_air_cuts_follow_the_audio_features(corpus):
     """Rule 1 on the source clock: the removed ranges are exactly the dead-air runs that
     featalign's aligned audio shows, trimmed by the pad."""
-    style = Style()
     n_cuts = 0
     for rec in manifest(corpus)["recordings"]:
         fps = Fraction(rec["fps_fraction"])
@@ -280,7 +280,7 @@ def test_dead_air_cuts_follow_the_audio_features(corpus):
         frames_s = np.arange(n_source) * (fps.denominator / fps.numerator)
         feats = aligned_rule_inputs(corpus, rec, frames_s)
         mask = feats["masks"].get("audio", np.zeros(n_source, dtype=bool))
-        cuts = dead_air_cuts(feats["is_speaking"], feats["rms"], mask, fps, style)
+        cuts = dead_air_cuts({**feats, "audio_mask": mask}, fps, DEMO_EDITOR)
         got = [(c["source_start_frame"], c["source_end_frame"]) for c in rec["cuts"]]
         assert got == cuts
         n_cuts += len(got)
@@ -311,11 +311,11 @@ def test_refuses_a_used_folder_and_leaves_nothing_half_written(tmp_path, monkeyp
     calls = {"n": 0}
     real = module.write_edit
 
-    def failing(edit, root):
+    def failing(edit, root, shown=None):
         calls["n"] += 1
         if calls["n"] == 2:
             raise OSError("disk full")
-        return real(edit, root)
+        return real(edit, root, shown)
 
     monkeypatch.setattr(module, "write_edit", failing)
     with pytest.raises(OSError, match="disk full"):

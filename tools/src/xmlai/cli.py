@@ -85,9 +85,17 @@ def synth(
         str | None,
         typer.Option(help="Size of the rendered videos [default: 640x360].", metavar="WxH"),
     ] = None,
+    styles: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Draw this many editors from the rule families: OUT/<editor>/ each."
+        ),
+    ] = None,
 ) -> None:
-    """Write a synthetic corpus: recordings' features and an editor's xmeml edits of them."""
+    """Write a synthetic corpus: recordings' features and an editor's xmeml edits of them
+    (with --styles, one corpus per editor drawn from broad families of rules)."""
     from xmlai.synth import synthesize
+    from xmlai.synth.styles import synthesize_styles
 
     options = {}
     if media_size is not None and not media:
@@ -99,6 +107,16 @@ def synth(
         if not (sep and width.strip().isdigit() and height.strip().isdigit()):
             raise _fail(f"--media-size takes WIDTHxHEIGHT, e.g. 640x360, not {media_size!r}")
         options["media_size"] = (int(width), int(height))
+    if styles is not None:
+        manifest = _guard(
+            synthesize_styles, out, styles, n_edits=edits, seconds=seconds, seed=seed,
+            overwrite=overwrite, **options,
+        )  # fmt: skip
+        for e in manifest["editors"]:
+            naming = " ".join(f"--set 'data.feature_naming=[\"{p}\"]'" for p in e["feature_naming"])
+            typer.echo(f"synth: {e['name']}: {e['edits']} edits, tracks {e['tracks']} {naming}")
+        typer.echo(f"synth: {len(manifest['editors'])} editors -> {out}")
+        return
     summary = _guard(
         synthesize, out, n_edits=edits, seconds=seconds, seed=seed, overwrite=overwrite, **options
     )

@@ -457,15 +457,15 @@ def write_edit(edit: SynthEdit, root: Path, shown: Presentation | None = None) -
     return {**files, "features": feature_files}
 
 
-def _check_out_dir(out: Path, overwrite: bool) -> None:
+def check_out_dir(out: Path, overwrite: bool, manifest: str = "synth.json") -> None:
     if out.exists() and not out.is_dir():
         raise SynthError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise SynthError(f"{out}: folder exists and is not empty (pass overwrite=True)")
-        if not (out / "synth.json").is_file():
+        if not (out / manifest).is_file():
             raise SynthError(
-                f"{out}: not a synthetic corpus (no synth.json); refusing to replace it "
+                f"{out}: not a synthetic corpus (no {manifest}); refusing to replace it "
                 "even with overwrite"
             )
 
@@ -516,7 +516,7 @@ def synthesize(
     except TypeError as exc:
         raise SynthError(str(exc)) from None
     out = Path(out_dir)
-    _check_out_dir(out, overwrite)
+    check_out_dir(out, overwrite)
     if config.media:
         from xmlai.synth.media import check_media
 
@@ -577,7 +577,10 @@ def synthesize(
             "generator": f"xmlai {__version__}",
             "seed": config.seed,
             "config": config.to_dict(),
-            "dissolves_written": True,  # each cut's "dissolve" says what its file holds
+            "dissolves_written": True,
+            **(
+                {"editor": config.rules.name} if config.editor is not None else {}
+            ),  # each cut's "dissolve" says what its file holds
             "layout": {
                 "xml": "xml/<name>.xml",
                 "features": "features/"

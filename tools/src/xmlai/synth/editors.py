@@ -9,7 +9,7 @@ edits, what every track shows:
   still  an image on an event (loud peak or action), at a place that may depend on a
          feature's value at the onset (away from the face)
   title  a title while a feature holds (text on screen)
-  sticker a small graphic on the other kind of event
+  clip   another video, small, on the other kind of event
 Overlays sit on V2, V3, ... in the editor's own order. The editor also decides how the
 feature files look: column names, time column, modality names, file naming, rates, extra
 columns. `DEMO_EDITOR` is the demo's editor (`style.Style`), one member of the families.
@@ -26,7 +26,7 @@ import numpy as np
 from xmlai.synth.recording import FeatureFile
 from xmlai.synth.style import NEUTRAL, EditTracks, Style, clean, frames_of, runs, zoom_level
 
-ROLE_RECORDING, ROLE_GRAPHIC, ROLE_STILL, ROLE_TITLE = 2, 3, 4, 5
+ROLE_RECORDING, ROLE_OTHER_VIDEO, ROLE_STILL, ROLE_TITLE = 2, 3, 4, 5
 CANONICAL_MODALITIES = ("audio", "visual")
 
 
@@ -46,7 +46,7 @@ class Trigger:
 
 @dataclass(frozen=True)
 class Overlay:
-    kind: str  # cam | still | title | sticker
+    kind: str  # cam | still | title | clip
     role: int  # asset role of what it shows
     trigger: Trigger
     scale: float
