@@ -232,6 +232,31 @@ def curve(
 
 
 @app.command()
+def editors(
+    styles_dir: Annotated[Path, typer.Argument(help="A folder `xmlai synth --styles` wrote.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    only: Annotated[
+        list[str] | None, typer.Option("--editor", help="Only this editor (repeat).")
+    ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """One config on many editors: build, train and evaluate each, one table against the
+    targets (with the demo's time budget under --config and --set)."""
+    from xmlai.across import across_editors
+
+    cfg = _guard(_config, config, set_, DEMO_DEFAULTS)
+    summary = _guard(across_editors, styles_dir, out, cfg, only, overwrite)
+    typer.echo(
+        f"editors: {summary['tracks_meeting_targets']} of {summary['tracks']} tracks meet "
+        f"every target -> {out / 'editors.md'}"
+    )
+    if summary["failures"]:
+        raise _fail(f"{len(summary['failures'])} editor(s) failed; see {out / 'editors.json'}")
+
+
+@app.command()
 def predict(
     run_dir: Annotated[Path, typer.Option("--run", "-r", help="The training run folder.")],
     features_dir: Annotated[Path, typer.Argument(help="Folder with the recording's features.")],
@@ -330,7 +355,7 @@ def run(
     typer.echo(f"run: report -> {result['report']}")
 
 
-DEMO_DEFAULTS = {"train.epochs": 20, "data.n_tracks": 4}
+DEMO_DEFAULTS = {"train.epochs": 20}
 
 
 @app.command()
@@ -345,7 +370,7 @@ def demo(
     ] = None,
     tracks: Annotated[
         int | None,
-        typer.Option(help="Tracks to model [default: 4, the synthetic editor's].", min=1),
+        typer.Option(help="Tracks to model [default: those the edits use].", min=0),
     ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,

@@ -15,12 +15,12 @@ from xmlai.smooth import segments
 SILENCE_SECONDS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 MARGIN_SECONDS = (0.0, 0.1, 0.25, 0.5)
 LEVEL_QUANTILES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
-CANDIDATE_COLUMNS = 3  # the audio columns that follow the editor's cuts most closely
+CANDIDATE_COLUMNS = 3  # the columns that follow the editor's cuts most closely
 
 
 @dataclass(frozen=True)
 class DeadAirCutter:
-    column: int  # of the audio modality
+    column: int  # of the features: every modality's columns side by side, in store order
     level: float  # a frame quieter than this is silent (in the store's normalised units)
     min_silence_s: float
     margin_s: float

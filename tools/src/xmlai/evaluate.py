@@ -114,15 +114,22 @@ def sample_periods(store_dir: Path, store, edits: list[int]) -> list[int | None]
 
 
 def _dead_air_scores(store, train, held_out, truth, fps, periods) -> dict | None:
-    """The rule-of-thumb cutter on the base track: fitted on the training edits, scored on the
-    held-out ones like the model (None without an audio modality or a cut to learn from)."""
+    """The rule-of-thumb cutter on the base track: fitted on the training edits (its column
+    among every modality's), scored on the held-out ones like the model (None without
+    features or a cut to learn from)."""
     from dataclasses import asdict
 
     from xmlai.deadair import cutter_tracks, fit_dead_air_cutter
 
-    if "audio" not in store.modalities:
+    if not store.modalities:
         return None
-    audio = {e: np.asarray(store.arrays(e)["audio"], dtype=np.float64) for e in [*train, *held_out]}
+    # every modality's columns: a corpus names its loudness column and modality as it likes
+    audio = {
+        e: np.concatenate(
+            [np.asarray(store.arrays(e)[m], dtype=np.float64) for m in store.modalities], axis=1
+        )
+        for e in [*train, *held_out]
+    }
     kept = [np.asarray(store.arrays(e)["tracks"])[:, 0] > 0.5 for e in train]
     cutter = fit_dead_air_cutter([audio[e] for e in train], kept,
                                  [float(store.edits[e].fps) for e in train])  # fmt: skip
