@@ -87,3 +87,15 @@ def test_targets_are_missed_by_name():
     beaten = {**row, "best_baseline": {"boundary_f1_2frames": 0.9, "boundary_f1_0.5s": 0.6}}
     assert missed_targets(beaten) == ["beats baselines on boundary_f1_2frames"]
     assert TARGETS["boundary_f1_2frames"] == 0.8
+
+
+def test_build_without_the_editors_naming_names_what_it_saw(styles, tmp_path):
+    corpus = styles / "editor_02"
+    args = ["build", str(corpus / "xml"), str(corpus / "features"), "-o", str(tmp_path / "b")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "data.feature_naming" in result.output
+    first = sorted(p.name for p in (corpus / "features").iterdir())[0]
+    assert f"'{first}'" in result.output.replace("\n", "")
+    naming = '["{stem}_{modality}.{ext}"]'
+    result = runner.invoke(app, [*args, "--set", f"data.feature_naming={naming}", "--overwrite"])
+    assert result.exit_code == 0, result.output

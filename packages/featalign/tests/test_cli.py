@@ -62,3 +62,21 @@ def test_bad_schema_is_one_line_not_a_traceback(corpus):
     assert not out.exists()
     summary = json.loads((corpus["root"] / "store.align.json").read_text())
     assert summary["ok"] is False and "colour" in summary["error"]
+
+
+def test_validate_fails_on_zero_matches_and_finds_files_by_the_naming(tmp_path):
+    features = tmp_path / "features"
+    features.mkdir()
+    for stem in ("talk_a", "talk_b"):
+        (features / f"{stem}_audio.csv").write_text("time,rms\n0,0.1\n0.5,0.2\n")
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["validate", str(features), "-o", str(out)])
+    assert result.exit_code == 1 and "no file follows the naming" in result.output
+    assert "'talk_a_audio.csv'" in result.output and "Traceback" not in result.output
+    assert not json.loads((out / "summary.json").read_text())["ok"]
+    result = runner.invoke(
+        app, ["validate", str(features), "-o", str(out), "--naming", "{stem}_{modality}.{ext}"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ok"] and summary["files"] == 2
