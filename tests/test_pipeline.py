@@ -378,3 +378,19 @@ def test_the_demo_command_in_a_reduced_size(tmp_path):
     assert Path(summary["xmeml"]).exists() and summary["held_out_predicted"]
     again = runner.invoke(app, ["demo", str(out), "--edits", "6"])
     assert again.exit_code == 2 and "--overwrite" in again.output
+
+
+def test_edits_whose_names_map_to_one_file_name_are_all_built(trained, tmp_path):
+    xml = tmp_path / "xml"
+    xml.mkdir()
+    originals = sorted((trained / "corpus" / "xml").glob("*.xml"))[:4]
+    names = ["my edit.xml", "my_edit.xml", "my+edit.xml", originals[3].name]
+    for original, name in zip(originals, names, strict=True):
+        (xml / name).write_bytes(original.read_bytes())
+    invoke("build", xml, trained / "corpus" / "features", "-o", tmp_path / "build", *FAST)
+    split = json.loads((tmp_path / "build" / "split.json").read_text())
+    listed = [e for part in split.values() for e in part]
+    expected = sorted(Path(n).stem for n in names)
+    assert sorted(listed) == expected
+    manifest = json.loads((tmp_path / "build" / "store" / "manifest.json").read_text())
+    assert sorted(e["edit_id"] for e in manifest["edits"]) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -111,3 +112,30 @@ def test_tables_written_by_the_batch_read_back_identically(xm, tmp_path):
         expected.drop(columns=["edit_id", "source_video_name"]),
         check_dtype=False,
     )
+
+
+def test_edits_whose_names_map_to_one_file_name_each_get_their_own_file(xm, tmp_path):
+    lengths = {"my edit.xml": 5, "my_edit.xml": 7, "my+edit.xml": 9, "My_Edit.xml": 11}
+    for name, length in lengths.items():
+        (tmp_path / "in" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "in" / name).write_bytes(xm.document(xm.track(xm.clip(0, length, 0, length))))
+    out = tmp_path / "out"
+    summary = convert_dir(tmp_path / "in", out, workers=1, per_edit=True, progress=False)
+    written = {p.name: pd.read_csv(p) for p in (out / "edits").iterdir()}
+    assert len(written) == 4 and all(n.casefold().startswith("my_edit-") for n in written)
+    rows = {str(t["edit_id"].iloc[0]): len(t) for t in written.values()}
+    assert rows == {name.removesuffix(".xml"): n for name, n in lengths.items()}
+    assert summary.rows == sum(len(t) for t in written.values())
+    assert sorted(Path(r.output).name for r in summary.files) == sorted(written)
+    again = convert_dir(tmp_path / "in", tmp_path / "again", per_edit=True, progress=False)
+    assert sorted(r.output for r in again.files) == sorted(
+        r.output.replace(str(out), str(tmp_path / "again")) for r in summary.files
+    )  # the suffix depends on the edit id alone
+
+
+def test_files_that_differ_only_in_the_case_of_their_extension_keep_apart(xm, tmp_path):
+    (tmp_path / "x.xml").write_bytes(xm.document(xm.track(xm.clip(0, 3, 0, 3))))
+    (tmp_path / "x.XML").write_bytes(xm.document(xm.track(xm.clip(0, 4, 0, 4))))
+    summary = convert_dir(tmp_path, tmp_path / "out", per_edit=True, progress=False)
+    assert sorted(r.edit_id for r in summary.files) == ["x.XML", "x.xml"]
+    assert len({r.output for r in summary.files}) == 2

@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ import pandas as pd
 
 from xml2csv.__about__ import __version__
 from xml2csv.errors import NoXmlFilesError, XmemlError
-from xml2csv.io import FORMATS, atomic_write, safe_name, write_table
+from xml2csv.io import FORMATS, atomic_write, output_names, write_table
 from xml2csv.reader import read_xmeml
 from xml2csv.sampler import sample, sample_source_view
 
@@ -37,6 +38,7 @@ class FileResult:
     file: str
     ok: bool
     edit_id: str | None = None
+    output: str | None = None  # the file that holds this edit's rows
     rows: int = 0
     frames: int = 0
     tracks: int = 0
@@ -112,14 +114,19 @@ def discover(input_dir: str | Path, exclude: Path | None = None) -> list[Path]:
 
 
 def edit_ids_for(paths: list[Path], root: Path) -> dict[Path, str]:
-    """The file stem, or its path below `root` where two files share a stem."""
-    stems: dict[str, int] = {}
-    for p in paths:
-        stems[p.stem] = stems.get(p.stem, 0) + 1
-    return {
-        p: p.stem if stems[p.stem] == 1 else p.relative_to(root).with_suffix("").as_posix()
-        for p in paths
-    }
+    """The file stem, or its path below `root` where two files share a stem (with its
+    extension where even that is shared: `x.xml` and `x.XML`)."""
+    stems = Counter(p.stem for p in paths)
+    below = Counter(p.relative_to(root).with_suffix("").as_posix() for p in paths)
+
+    def edit_id(p: Path) -> str:
+        if stems[p.stem] == 1:
+            return p.stem
+        relative = p.relative_to(root)
+        stem = relative.with_suffix("").as_posix()
+        return stem if below[stem] == 1 else relative.as_posix()
+
+    return {p: edit_id(p) for p in paths}
 
 
 def convert_dir(
@@ -146,8 +153,10 @@ def convert_dir(
     parts = Path(tempfile.mkdtemp(prefix=".parts-", dir=out))
     try:
         ids = edit_ids_for(paths, Path(input_dir))
+        names = output_names(list(ids.values()))
         jobs = [
-            (p, ids[p], _target(out, parts, ids[p], n, fmt, per_edit)) for n, p in enumerate(paths)
+            (p, ids[p], _target(out, parts, names[ids[p]], n, fmt, per_edit))
+            for n, p in enumerate(paths)
         ]
         results = _run(jobs, options, fmt, workers, progress)
         for result in results:
@@ -155,6 +164,8 @@ def convert_dir(
         ok_parts = [target for (_, _, target), r in zip(jobs, results, strict=True) if r.ok]
         if not per_edit and ok_parts:
             _concatenate(ok_parts, out / f"tracks.{fmt}", fmt)
+            for result in results:
+                result.output = str(out / f"tracks.{fmt}") if result.ok else None
     finally:
         shutil.rmtree(parts, ignore_errors=True)
         summary.seconds = round(time.perf_counter() - started, 3)
@@ -171,9 +182,9 @@ def convert_dir(
     return summary
 
 
-def _target(out: Path, parts: Path, edit_id: str, n: int, fmt: str, per_edit: bool) -> Path:
+def _target(out: Path, parts: Path, name: str, n: int, fmt: str, per_edit: bool) -> Path:
     if per_edit:
-        return out / "edits" / f"{safe_name(edit_id)}.{fmt}"
+        return out / "edits" / f"{name}.{fmt}"
     return parts / f"{n:06d}.{fmt}"
 
 
@@ -181,6 +192,7 @@ def _convert_and_write(path: Path, edit_id: str, target: Path, options, fmt) -> 
     try:
         table, result = convert_file(path, options, edit_id)
         write_table(table, target, fmt)
+        result.output = str(target)
         return result
     except XmemlError as err:
         return FileResult(file=str(path), ok=False, error=str(err))

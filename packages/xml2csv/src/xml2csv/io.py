@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -55,3 +56,22 @@ def _plain_strings(table: pd.DataFrame) -> pd.DataFrame:
 
 def safe_name(edit_id: str) -> str:
     return re.sub(r"[^\w.\-]+", "_", edit_id).strip("._") or "edit"
+
+
+def output_names(edit_ids: list[str]) -> dict[str, str]:
+    """A distinct file name (without extension) per edit id: `safe_name`, and where two ids
+    map to one name, ignoring case (as macOS and Windows do), each of them gets `-` and the
+    first 8 hex digits of the BLAKE2b hash of its edit id, so the name does not depend on the
+    order the files were found in."""
+    by_name: dict[str, set[str]] = {}
+    for edit_id in edit_ids:
+        by_name.setdefault(safe_name(edit_id).casefold(), set()).add(edit_id)
+    names = {}
+    for edit_id in edit_ids:
+        name = safe_name(edit_id)
+        if len(by_name[name.casefold()]) > 1:
+            name = f"{name}-{hashlib.blake2b(edit_id.encode(), digest_size=4).hexdigest()}"
+        names[edit_id] = name
+    if len({n.casefold() for n in names.values()}) < len(names):  # a hash collision: unheard of
+        raise ValueError(f"edit ids {sorted(names)} give clashing file names")
+    return names
