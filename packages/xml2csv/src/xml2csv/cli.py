@@ -44,7 +44,7 @@ def convert(
     source_view: SourceViewOpt = False,
 ) -> None:
     """Convert one file into a table (CSV, or Parquet by the output's extension)."""
-    from xml2csv.batch import ConvertOptions, convert_file
+    from xml2csv.batch import ConvertOptions, convert_file, write_failure
     from xml2csv.errors import XmemlError
     from xml2csv.io import write_table
 
@@ -55,6 +55,8 @@ def convert(
         write_table(table, target)
     except (XmemlError, ValueError) as err:
         raise _fail(str(err)) from None
+    except OSError as err:
+        raise _fail(str(write_failure(err, target))) from None
     for warning in result.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     typer.echo(
@@ -82,7 +84,8 @@ def batch(
     source_view: SourceViewOpt = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Convert every xmeml file below a folder; exit code 1 if any file failed."""
+    """Convert every xmeml file below a folder; exit code 1 if any file failed, 2 if an output
+    could not be written."""
     from xml2csv.batch import ConvertOptions, convert_dir
     from xml2csv.errors import XmemlError
 
