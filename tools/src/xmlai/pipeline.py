@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from xmlai.config import RunConfig
-from xmlai.runlog import prepare_output, write_json
+from xmlai.runlog import MARKER, prepare_output, write_json
 
 DEMO_SUMMARY = "demo.json"
 
@@ -20,9 +20,9 @@ def run_pipeline(config: RunConfig, overwrite: bool = False) -> dict:
 
     out = Path(config.paths.out)
     started = time.perf_counter()
-    build(
-        config.paths.xml_dir, config.paths.features_dir, out / "build", config, overwrite=overwrite
-    )
+    # --overwrite starts afresh: a run left in the folder would resume on the new build
+    prepare_output(out, overwrite, "pipeline", made_by_older_xmlai=(f"build/{MARKER}",))
+    build(config.paths.xml_dir, config.paths.features_dir, out / "build", config)
     train(out / "build", out / "run", config)
     evaluate(out / "build", out / "run", out / "evaluation", config)
     (out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
