@@ -303,3 +303,24 @@ def test_parquet_track_table_and_features(corpus):
     assert summary.modalities == ["audio"]
     arrays = load_edit(corpus["root"] / "s", "edit_one")
     assert arrays["modality_mask"].mean() == 1.0 and arrays["audio"].shape == (90, 3)
+
+
+def test_a_normaliser_of_other_columns_of_the_same_width_names_them_and_the_file(corpus):
+    from featalign import Normaliser
+
+    first = corpus["root"] / "a"
+    build_frame_store(corpus["tracks"], corpus["features"], first, fit_on=["edit one"])
+    stats = json.loads((first / "manifest.json").read_text())["normalisation"]
+    norms = {m: Normaliser.from_dict(stats[m]) for m in ("audio", "visual")}
+    audio = stats["audio"]
+    renamed = ["loudness" if c == "rms" else c for c in audio["columns"]]
+    assert len(renamed) == len(audio["columns"])  # the same width: only the names differ
+    wrong = {**norms, "audio": Normaliser(renamed, {c: "continuous" for c in renamed})}
+    with pytest.raises(StoreError) as caught:
+        build_frame_store(
+            corpus["tracks"], corpus["features"], corpus["root"] / "c", normalisers=wrong
+        )
+    message = str(caught.value)
+    assert "Video A.audio.csv" in message and "missing ['loudness']" in message
+    assert "not in the normaliser ['rms']" in message and "\n" not in message
+    assert not (corpus["root"] / "c").exists()

@@ -341,6 +341,8 @@ def build_frame_store(
             warnings.append(f"modality {m!r}: no usable feature file anywhere; left out")
             log.warning("modality %r: no usable feature file; left out of the store", m)
     mods = [m for m in mods if m in layouts]
+    if normalisers is not None:
+        _check_normalisers(normalisers, mods, layouts, files)
     normalise = normalisers is not None or fit_on is not None
 
     warnings += [f"{src}: more than {n_tracks} tracks; kept the first {n_tracks}" for src in wide]
@@ -521,15 +523,28 @@ def _fit(tmp, manifest_edits, fit_on, mods, layouts, n_tracks) -> dict[str, Norm
     return norms
 
 
-def _apply(tmp, manifest_edits, mods, layouts, normalisers) -> None:
+def _check_normalisers(normalisers, mods, layouts, files) -> None:
+    """Every modality has a normaliser fitted on exactly its columns, or the error names the
+    feature files and the columns that differ."""
     for m in mods:
         if m not in normalisers:
             raise StoreError(f"no normaliser for modality {m!r}")
-        if normalisers[m].columns != layouts[m].columns:
-            raise StoreError(
-                f"normaliser for {m!r} has other columns than the store "
-                f"({len(normalisers[m].columns)} vs {len(layouts[m].columns)})"
-            )
+        fitted, here = normalisers[m].columns, layouts[m].columns
+        if fitted == here:
+            continue
+        missing = [c for c in fitted if c not in set(here)]
+        extra = [c for c in here if c not in set(fitted)]
+        if missing or extra:
+            detail = f"missing {missing[:5]}, not in the normaliser {extra[:5]}"
+        else:
+            detail = f"the same {len(here)} columns in another order"
+        raise StoreError(
+            f"{m!r} features have other columns than the normaliser was fitted on ({detail})",
+            source=", ".join(_name(item) for item in files[m][:3]),
+        )
+
+
+def _apply(tmp, manifest_edits, mods, layouts, normalisers) -> None:
     for e in manifest_edits:
         folder = tmp / "edits" / e["key"]
         mask = np.load(folder / "modality_mask.npy", allow_pickle=False)
