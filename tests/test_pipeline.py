@@ -461,3 +461,19 @@ def test_a_failed_predict_says_why_in_its_log(trained, tmp_path):
     line = _one_line_error(result, "nope")
     log = (out / "predict.log").read_text()
     assert "ERROR failed: " in log and line.removeprefix("error: ") in log
+
+
+def test_training_refuses_a_store_whose_bytes_changed_behind_the_header(trained, tmp_path):
+    import shutil
+
+    build = tmp_path / "build"
+    shutil.copytree(trained / "build", build)
+    manifest = json.loads((build / "store" / "manifest.json").read_text())
+    assert all(set(e["checksums"]) >= {"tracks.npy", "audio.npy"} for e in manifest["edits"])
+    bad = build / "store" / "edits" / manifest["edits"][0]["key"] / "audio.npy"
+    data = bytearray(bad.read_bytes())
+    data[-4:] = b"\x7f\x7f\x7f\x7f"  # 3.4e38 where a normalised feature was
+    bad.write_bytes(bytes(data))
+    result = runner.invoke(app, ["train", str(build), "-r", str(tmp_path / "run"), *FAST])
+    _one_line_error(result, str(bad), "checksum mismatch")
+    assert not (tmp_path / "run").exists()

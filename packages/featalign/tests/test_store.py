@@ -324,3 +324,17 @@ def test_a_normaliser_of_other_columns_of_the_same_width_names_them_and_the_file
     assert "Video A.audio.csv" in message and "missing ['loudness']" in message
     assert "not in the normaliser ['rms']" in message and "\n" not in message
     assert not (corpus["root"] / "c").exists()
+
+
+def test_the_manifest_records_a_checksum_of_every_array_as_it_stays(corpus):
+    import hashlib
+
+    store = corpus["root"] / "s"
+    build_frame_store(corpus["tracks"], corpus["features"], store, fit_on=["edit one"])
+    for entry in json.loads((store / "manifest.json").read_text())["edits"]:
+        folder = store / "edits" / entry["key"]
+        files = sorted(p.name for p in folder.glob("*.npy"))
+        assert sorted(entry["checksums"]) == files and "audio.npy" in files
+        for name, recorded in entry["checksums"].items():  # after normalisation, too
+            digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+            assert recorded == f"sha256:{digest}"

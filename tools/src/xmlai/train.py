@@ -74,6 +74,8 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
     build_dir, run_dir = Path(build_dir), Path(run_dir)
     if not (build_dir / "build.json").exists():
         raise PipelineError(f"{build_dir} is not a built set (run `xmlai build` first)")
+    store = FrameStore(build_dir / "store")
+    verified = store.verify()  # bytes changed behind an intact header would train on garbage
     claim_output(run_dir, "train", made_by_older_xmlai=("trainer",))
     trainer_dir = run_dir / "trainer"
     resume = (trainer_dir / "checkpoints").exists()
@@ -83,7 +85,10 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
     else:
         write_json(run_dir / STARTED, started)
     with logging_to(run_dir / "train.log"):
-        store = FrameStore(build_dir / "store")
+        if verified:
+            log.info("train: %d store arrays match their checksums", verified)
+        else:
+            log.info("train: %s records no checksums (an older build): not verified", store.path)
         split = json.loads((build_dir / "split.json").read_text())
         if train_edits is not None:
             split = {**split, "train": [e for e in split["train"] if e in set(train_edits)]}

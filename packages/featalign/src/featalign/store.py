@@ -17,6 +17,7 @@ recorded in `StoreSummary.failures` and its modality mask is 0.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -54,6 +55,7 @@ RESERVED = frozenset(
     {"tracks", "modality_mask", "frame_mask", "start_frame", "edit_index", "timestamps"}
 )
 MODALITY_RULE = "lower-case letters, digits, '_' or '-', not " + "/".join(sorted(RESERVED))
+CHECKSUM = "sha256"  # each digest in the manifest is written "sha256:<hex>"
 
 
 def _valid_modality(name: str) -> bool:
@@ -364,6 +366,9 @@ def build_frame_store(
             stats = {m: {**normalisers[m].to_dict(), "applied": True} for m in mods}
             if "tracks" in normalisers:
                 stats["tracks"] = {**normalisers["tracks"].to_dict(), "applied": False}
+        for entry in manifest_edits:  # the arrays as they stay: after normalisation
+            folder = tmp / "edits" / entry["key"]
+            entry["checksums"] = {f.name: file_checksum(f) for f in sorted(folder.glob("*.npy"))}
         manifest = {
             "format": STORE_FORMAT,
             "version": STORE_VERSION,
@@ -553,6 +558,13 @@ def _apply(tmp, manifest_edits, mods, layouts, normalisers) -> None:
             z = normalisers[m].transform(x)
             z[mask[:, col] == 0] = 0.0
             np.save(folder / f"{m}.npy", z, allow_pickle=False)
+
+
+def file_checksum(path: Path) -> str:
+    """`sha256:<hex>` of a file's bytes, read in chunks (hashing costs a few per cent of a
+    build; see tools/bench/bench_store_checksums.py)."""
+    with path.open("rb") as handle:
+        return f"{CHECKSUM}:{hashlib.file_digest(handle, CHECKSUM).hexdigest()}"
 
 
 def _swap_into_place(tmp: Path, out_dir: Path) -> None:
