@@ -338,3 +338,23 @@ def test_the_manifest_records_a_checksum_of_every_array_as_it_stays(corpus):
         for name, recorded in entry["checksums"].items():  # after normalisation, too
             digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
             assert recorded == f"sha256:{digest}"
+
+
+@pytest.fixture
+def group_umask():
+    """A shared folder's umask (group may write); restored after the test."""
+    import os
+
+    old = os.umask(0o002)
+    yield 0o002
+    os.umask(old)
+
+
+def test_a_store_has_the_users_modes_so_others_sharing_the_folder_can_read_it(corpus, group_umask):
+    import stat
+
+    store = corpus["root"] / "s"
+    build_frame_store(corpus["tracks"], corpus["features"], store, fit_on=["edit one"])
+    assert stat.S_IMODE(store.stat().st_mode) == 0o775
+    for path in [store / "manifest.json", store / "alignment.json", *store.glob("edits/*/*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o664, path

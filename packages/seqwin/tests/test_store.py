@@ -238,3 +238,23 @@ def test_a_store_without_checksums_still_loads_and_says_it_is_not_verified(make_
     with caplog.at_level("INFO", logger="seqwin"):
         assert FrameStore(path).verify() == 0
     assert "no checksums" in caplog.text
+
+
+@pytest.fixture
+def group_umask():
+    """A shared folder's umask (group may write); restored after the test."""
+    import os
+
+    old = os.umask(0o002)
+    yield 0o002
+    os.umask(old)
+
+
+def test_files_written_atomically_have_the_users_file_mode(tmp_path, group_umask):
+    import stat
+
+    from seqwin._io import write_json_atomic
+
+    write_json_atomic(tmp_path / "summary.json", {"a": 1})
+    assert stat.S_IMODE((tmp_path / "summary.json").stat().st_mode) == 0o664
+    assert json.loads((tmp_path / "summary.json").read_text()) == {"a": 1}

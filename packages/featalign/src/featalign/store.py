@@ -21,8 +21,8 @@ import hashlib
 import json
 import logging
 import re
+import secrets
 import shutil
-import tempfile
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
@@ -350,7 +350,8 @@ def build_frame_store(
     warnings += [f"{src}: more than {n_tracks} tracks; kept the first {n_tracks}" for src in wide]
     summary = StoreSummary(out_dir, n_tracks, mods, failures=failures, warnings=warnings)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{secrets.token_hex(4)}")
+    tmp.mkdir()  # not mkdtemp: the store gets the user's umask, not 0700
     try:
         manifest_edits, reports = _write_edits(
             edits, index, mods, layouts, schemas, max_gap_s, n_tracks, normalise, tmp, summary,
