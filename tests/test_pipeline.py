@@ -477,3 +477,20 @@ def test_training_refuses_a_store_whose_bytes_changed_behind_the_header(trained,
     result = runner.invoke(app, ["train", str(build), "-r", str(tmp_path / "run"), *FAST])
     _one_line_error(result, str(bad), "checksum mismatch")
     assert not (tmp_path / "run").exists()
+
+
+def test_features_with_other_column_names_of_the_same_width_are_named(trained, tmp_path):
+    import shutil
+
+    features = tmp_path / "features"
+    shutil.copytree(trained / "corpus" / "features" / "rec_0000", features / "rec_0000")
+    audio = features / "rec_0000" / "audio.csv"
+    audio.write_text(audio.read_text().replace('"pitch"', '"f0"', 1))
+    out = tmp_path / "pred"
+    result = runner.invoke(
+        app,
+        ["predict", "-r", str(trained / "run"), str(features), "rec_0000.mp4", "-o", str(out),
+         *FAST],
+    )  # fmt: skip
+    _one_line_error(result, str(audio), "missing ['pitch']", "not in the normaliser ['f0']")
+    assert sorted(p.name for p in out.iterdir()) == [".xmlai", "predict.log"]
