@@ -217,3 +217,25 @@ def test_parts_left_by_a_killed_batch_are_removed_by_the_next_run(two_edits, tmp
     convert_dir(two_edits, out, workers=1, progress=False)
     left = {p.name for p in out.iterdir() if p.name.startswith(".parts-")}
     assert left == {folders[k] for k in ("running", "other host", "not ours")}
+
+
+def test_a_batch_stopped_by_sigterm_removes_its_parts(xm, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for n in range(400):
+        (inputs / f"e{n:03d}.xml").write_bytes(xm.document(xm.track(xm.clip(0, 3000, 0, 3000))))
+    out = tmp_path / "out"
+    code = "from xml2csv.cli import app; app()"
+    args = ["batch", str(inputs), "-o", str(out), "-w", "1", "--no-progress"]
+    batch = subprocess.Popen([sys.executable, "-c", code, *args], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(out.glob(".parts-*/*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    batch.send_signal(signal.SIGTERM)
+    assert batch.wait(timeout=60) == 128 + signal.SIGTERM
+    assert not list(out.glob(".parts-*")) and not (out / "tracks.csv").exists()

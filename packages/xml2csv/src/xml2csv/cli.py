@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,12 @@ SourceViewOpt = Annotated[
 SequenceOpt = Annotated[
     str | None, typer.Option("--sequence", "-s", help="Sequence name or id to read.")
 ]
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    """A batch stopped by `kill` (a timeout, a scheduler) unwinds like Ctrl-C, so it removes
+    its temporary parts instead of leaving them."""
+    raise SystemExit(128 + signum)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -90,6 +97,7 @@ def batch(
     from xml2csv.errors import XmemlError
 
     options = ConvertOptions(tracks, tuple(param or ()), sequence, source_view)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         summary = convert_dir(input_dir, output, workers, fmt, per_edit, options, progress)
     except (XmemlError, ValueError) as err:
