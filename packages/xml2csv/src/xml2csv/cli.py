@@ -97,11 +97,13 @@ def batch(
     from xml2csv.errors import XmemlError
 
     options = ConvertOptions(tracks, tuple(param or ()), sequence, source_view)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    before = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         summary = convert_dir(input_dir, output, workers, fmt, per_edit, options, progress)
     except (XmemlError, ValueError) as err:
         raise _fail(str(err)) from None
+    finally:
+        signal.signal(signal.SIGTERM, before)
     for failure in summary.failed:
         typer.secho(f"failed: {failure['error']}", fg=typer.colors.RED, err=True)
     typer.echo(
