@@ -17,6 +17,8 @@ from xmlai.runlog import PipelineError, claim_output, log, logging_to, write_jso
 from xmlai.smooth import SmoothingConfig
 from xmlai.train import INPUTS
 
+OLDER_REPORT = ("evaluate.log",)  # what shows a report folder made before xmlai marked folders
+
 
 def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int = 3) -> dict:
     from mttransformer import MultiTrackTransformer
@@ -28,7 +30,7 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
     build_dir, run_dir, out = Path(build_dir), Path(run_dir), Path(out_dir)
     if not (run_dir / "model" / "config.json").exists():
         raise PipelineError(f"{run_dir} holds no trained model (run `xmlai train` first)")
-    claim_output(out, "evaluate", made_by_older_xmlai=("evaluate.log",))
+    claim_output(out, "evaluate", made_by_older_xmlai=OLDER_REPORT)
     with logging_to(out / "evaluate.log"):
         store = FrameStore(build_dir / "store")
         split = json.loads((build_dir / "split.json").read_text())

@@ -11,6 +11,7 @@ from xmlai.runlog import PipelineError, claim_output, log, logging_to, write_jso
 
 RUN_SUMMARY = "train.json"
 INPUTS = "inputs.json"  # what a trained run needs to read a new recording like its training data
+OLDER_RUN = ("trainer",)  # what shows a run folder made before xmlai marked its folders
 STARTED = "started.json"  # the settings and build a run began with; a resume must match them
 # what a resumed run may change: how long it goes on, where, and what it shows
 RESUMABLE_CHANGES = (
@@ -76,7 +77,7 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
         raise PipelineError(f"{build_dir} is not a built set (run `xmlai build` first)")
     store = FrameStore(build_dir / "store")
     verified = store.verify()  # bytes changed behind an intact header would train on garbage
-    claim_output(run_dir, "train", made_by_older_xmlai=("trainer",))
+    claim_output(run_dir, "train", made_by_older_xmlai=OLDER_RUN)
     trainer_dir = run_dir / "trainer"
     resume = (trainer_dir / "checkpoints").exists()
     started = {"settings": resume_settings(config, train_edits), "build": build_identity(build_dir)}
