@@ -42,7 +42,7 @@ class FileResult:
     file: str
     ok: bool
     edit_id: str | None = None
-    output: str | None = None  # the file that holds this edit's rows
+    output: str | None = None  # the file that holds this edit's rows (or failed to: write_error)
     rows: int = 0
     frames: int = 0
     tracks: int = 0
