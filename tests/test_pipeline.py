@@ -378,3 +378,119 @@ def test_the_demo_command_in_a_reduced_size(tmp_path):
     assert Path(summary["xmeml"]).exists() and summary["held_out_predicted"]
     again = runner.invoke(app, ["demo", str(out), "--edits", "6"])
     assert again.exit_code == 2 and "--overwrite" in again.output
+
+
+def test_edits_whose_names_map_to_one_file_name_are_all_built(trained, tmp_path):
+    xml = tmp_path / "xml"
+    xml.mkdir()
+    originals = sorted((trained / "corpus" / "xml").glob("*.xml"))[:4]
+    names = ["my edit.xml", "my_edit.xml", "my+edit.xml", originals[3].name]
+    for original, name in zip(originals, names, strict=True):
+        (xml / name).write_bytes(original.read_bytes())
+    invoke("build", xml, trained / "corpus" / "features", "-o", tmp_path / "build", *FAST)
+    split = json.loads((tmp_path / "build" / "split.json").read_text())
+    listed = [e for part in split.values() for e in part]
+    expected = sorted(Path(n).stem for n in names)
+    assert sorted(listed) == expected
+    manifest = json.loads((tmp_path / "build" / "store" / "manifest.json").read_text())
+    assert sorted(e["edit_id"] for e in manifest["edits"]) == expected
+
+
+def _one_line_error(result, *fragments: str) -> str:
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and all(f in line for f in fragments), line
+    return line
+
+
+def test_evaluate_and_train_leave_a_users_folder_alone(trained, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.md").write_text("my notes\n")
+    (mine / "config.json").write_text('{"mine": true}\n')
+    evaluated = runner.invoke(
+        app, ["evaluate", str(trained / "build"), "-r", str(trained / "run"), "-o", str(mine)]
+    )
+    _one_line_error(evaluated, str(mine), "not made by xmlai")
+    trained_into = runner.invoke(app, ["train", str(trained / "build"), "-r", str(mine), *FAST])
+    _one_line_error(trained_into, str(mine), "not made by xmlai")
+    assert sorted(p.name for p in mine.iterdir()) == ["config.json", "report.md"]
+    assert (mine / "report.md").read_text() == "my notes\n"
+    assert (mine / "config.json").read_text() == '{"mine": true}\n'
+
+
+def test_a_run_resumes_only_with_the_settings_it_began_with(trained, tmp_path):
+    run = tmp_path / "run"
+    invoke("train", trained / "build", "-r", run, "--epochs", 1, *FAST)
+    first = json.loads((run / "train.json").read_text())["trainer"]["step"]
+    changed = runner.invoke(
+        app,
+        ["train", str(trained / "build"), "-r", str(run), "--epochs", "2", *FAST,
+         "--set", "model.d_model=32", "--set", "train.lr=0.01"],
+    )  # fmt: skip
+    _one_line_error(changed, str(run), "model.d_model, train.lr")
+    invoke("train", trained / "build", "-r", run, "--epochs", 2, *FAST)  # more epochs: fine
+    summary = json.loads((run / "train.json").read_text())["trainer"]
+    assert summary["resumed_from"] and summary["step"] == 2 * first
+
+
+def test_run_with_overwrite_starts_afresh_with_the_new_settings(trained, tmp_path):
+    config = tmp_path / "run.toml"
+    corpus = trained / "corpus"
+    config.write_text(
+        f'[paths]\nxml_dir = "{corpus / "xml"}"\nfeatures_dir = "{corpus / "features"}"\n'
+        f'out = "{tmp_path / "out"}"\n[train]\nepochs = 1\n'
+    )
+    invoke("run", config, *FAST)
+    again = runner.invoke(app, ["run", str(config), *FAST])
+    _one_line_error(again, "--overwrite")
+    invoke("run", config, "--overwrite", *FAST, "--set", "model.d_model=32")
+    summary = json.loads((tmp_path / "out" / "run" / "train.json").read_text())
+    assert summary["trainer"]["resumed_from"] is None
+    model = json.loads((tmp_path / "out" / "run" / "model" / "config.json").read_text())
+    assert "32" in json.dumps(model)
+
+
+def test_a_failed_predict_says_why_in_its_log(trained, tmp_path):
+    out = tmp_path / "pred"
+    result = runner.invoke(
+        app,
+        ["predict", "-r", str(trained / "run"), str(trained / "corpus" / "features"),
+         "nope.mp4", "-o", str(out), *FAST],
+    )  # fmt: skip
+    line = _one_line_error(result, "nope")
+    log = (out / "predict.log").read_text()
+    assert "ERROR failed: " in log and line.removeprefix("error: ") in log
+
+
+def test_training_refuses_a_store_whose_bytes_changed_behind_the_header(trained, tmp_path):
+    import shutil
+
+    build = tmp_path / "build"
+    shutil.copytree(trained / "build", build)
+    manifest = json.loads((build / "store" / "manifest.json").read_text())
+    assert all(set(e["checksums"]) >= {"tracks.npy", "audio.npy"} for e in manifest["edits"])
+    bad = build / "store" / "edits" / manifest["edits"][0]["key"] / "audio.npy"
+    data = bytearray(bad.read_bytes())
+    data[-4:] = b"\x7f\x7f\x7f\x7f"  # 3.4e38 where a normalised feature was
+    bad.write_bytes(bytes(data))
+    result = runner.invoke(app, ["train", str(build), "-r", str(tmp_path / "run"), *FAST])
+    _one_line_error(result, str(bad), "checksum mismatch")
+    assert not (tmp_path / "run").exists()
+
+
+def test_features_with_other_column_names_of_the_same_width_are_named(trained, tmp_path):
+    import shutil
+
+    features = tmp_path / "features"
+    shutil.copytree(trained / "corpus" / "features" / "rec_0000", features / "rec_0000")
+    audio = features / "rec_0000" / "audio.csv"
+    audio.write_text(audio.read_text().replace('"pitch"', '"f0"', 1))
+    out = tmp_path / "pred"
+    result = runner.invoke(
+        app,
+        ["predict", "-r", str(trained / "run"), str(features), "rec_0000.mp4", "-o", str(out),
+         *FAST],
+    )  # fmt: skip
+    _one_line_error(result, str(audio), "missing ['pitch']", "not in the normaliser ['f0']")
+    assert sorted(p.name for p in out.iterdir()) == [".xmlai", "predict.log"]

@@ -41,9 +41,7 @@ def main() -> int:
         if not result.ok:
             print(f"{Path(result.file).name:34} FAILED: {result.error}")
             continue
-        from xml2csv.io import safe_name
-
-        table = pd.read_parquet(args.out / "edits" / f"{safe_name(result.edit_id)}.parquet")
+        table = pd.read_parquet(result.output)
         assets = table[[c for c in table.columns if c.endswith("_asset")]].to_numpy().ravel()
         counts = {AssetRole(r).name.lower(): int((assets == r).sum()) for r in range(1, 10)}
         roles = ", ".join(f"{k} {v}" for k, v in counts.items() if v)

@@ -36,3 +36,12 @@ def test_no_test_fraction_leaves_the_report_to_validation():
     ids, videos = [f"e{i}" for i in range(10)], [f"v{i}" for i in range(10)]
     split = three_way_split(ids, videos, 0.2, 0.0, 0)
     assert split["test"] == [] and len(split["val"]) == 2 and len(split["train"]) == 8
+
+
+def test_an_edit_id_given_twice_is_refused_rather_than_split_twice():
+    import pytest
+
+    from xmlai.runlog import PipelineError
+
+    with pytest.raises(PipelineError, match=r"\['a'\] given more than once"):
+        three_way_split(["a", "b", "a", "c"], ["v1", "v2", "v1", "v3"], 0.2, 0.2, 0)

@@ -149,3 +149,23 @@ def test_bad_schema_options():
         FeatureSchema(unsorted="shuffle")
     with pytest.raises(SchemaError):
         FeatureSchema(duplicates="mean")
+
+
+def test_a_sparse_binary_file_named_csv_is_refused_at_once(tmp_path):
+    import time
+
+    path = tmp_path / "v.audio.csv"
+    with path.open("wb") as handle:
+        handle.truncate(256 * 1024 * 1024)  # sparse: all NUL bytes, no disk space
+    started = time.perf_counter()
+    with pytest.raises(FeatureTableError, match=r"binary content.*NUL byte at byte 0") as err:
+        load_features(path)
+    assert time.perf_counter() - started < 1.0  # pandas took seconds per GB to say less
+    assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
+
+
+def test_a_table_that_is_not_utf8_text_is_refused_with_the_byte(tmp_path):
+    path = tmp_path / "v.audio.csv"
+    path.write_bytes("time,lautstärke\n0,1\n".encode("latin-1"))
+    with pytest.raises(FeatureTableError, match=r"not UTF-8 text \(byte 11\)"):
+        load_features(path)

@@ -303,3 +303,58 @@ def test_parquet_track_table_and_features(corpus):
     assert summary.modalities == ["audio"]
     arrays = load_edit(corpus["root"] / "s", "edit_one")
     assert arrays["modality_mask"].mean() == 1.0 and arrays["audio"].shape == (90, 3)
+
+
+def test_a_normaliser_of_other_columns_of_the_same_width_names_them_and_the_file(corpus):
+    from featalign import Normaliser
+
+    first = corpus["root"] / "a"
+    build_frame_store(corpus["tracks"], corpus["features"], first, fit_on=["edit one"])
+    stats = json.loads((first / "manifest.json").read_text())["normalisation"]
+    norms = {m: Normaliser.from_dict(stats[m]) for m in ("audio", "visual")}
+    audio = stats["audio"]
+    renamed = ["loudness" if c == "rms" else c for c in audio["columns"]]
+    assert len(renamed) == len(audio["columns"])  # the same width: only the names differ
+    wrong = {**norms, "audio": Normaliser(renamed, {c: "continuous" for c in renamed})}
+    with pytest.raises(StoreError) as caught:
+        build_frame_store(
+            corpus["tracks"], corpus["features"], corpus["root"] / "c", normalisers=wrong
+        )
+    message = str(caught.value)
+    assert "Video A.audio.csv" in message and "missing ['loudness']" in message
+    assert "not in the normaliser ['rms']" in message and "\n" not in message
+    assert not (corpus["root"] / "c").exists()
+
+
+def test_the_manifest_records_a_checksum_of_every_array_as_it_stays(corpus):
+    import hashlib
+
+    store = corpus["root"] / "s"
+    build_frame_store(corpus["tracks"], corpus["features"], store, fit_on=["edit one"])
+    for entry in json.loads((store / "manifest.json").read_text())["edits"]:
+        folder = store / "edits" / entry["key"]
+        files = sorted(p.name for p in folder.glob("*.npy"))
+        assert sorted(entry["checksums"]) == files and "audio.npy" in files
+        for name, recorded in entry["checksums"].items():  # after normalisation, too
+            digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+            assert recorded == f"sha256:{digest}"
+
+
+@pytest.fixture
+def group_umask():
+    """A shared folder's umask (group may write); restored after the test."""
+    import os
+
+    old = os.umask(0o002)
+    yield 0o002
+    os.umask(old)
+
+
+def test_a_store_has_the_users_modes_so_others_sharing_the_folder_can_read_it(corpus, group_umask):
+    import stat
+
+    store = corpus["root"] / "s"
+    build_frame_store(corpus["tracks"], corpus["features"], store, fit_on=["edit one"])
+    assert stat.S_IMODE(store.stat().st_mode) == 0o775
+    for path in [store / "manifest.json", store / "alignment.json", *store.glob("edits/*/*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o664, path

@@ -244,3 +244,17 @@ def test_variable_frame_rate_rows_follow_the_stream(make_video, tmp_path):
     # every row is one of the stream's own frame times (relative to the first)
     shifted = times - times[0]
     assert np.abs(rows[:, None] - shifted[None, :]).min(axis=1).max() < 1e-4
+
+
+def test_json_files_have_the_users_file_mode(tmp_path):
+    import os
+    import stat
+
+    from mediafeat.jsonfile import write_json
+
+    old = os.umask(0o002)  # a shared folder's umask: group may write
+    try:
+        write_json(tmp_path / "media.json", {"fps": 30})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "media.json").stat().st_mode) == 0o664

@@ -177,3 +177,21 @@ def test_a_plain_file_or_a_newer_format_is_refused(tmp_path, tiny_config):
     (directory / "config.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match=r"format_version 2.*up to 1"):
         checkpoint_task(directory)
+
+
+@pytest.fixture
+def group_umask():
+    """A shared run folder's umask (group may write); restored after the test."""
+    import os
+
+    old = os.umask(0o002)
+    yield 0o002
+    os.umask(old)
+
+
+def test_a_saved_model_has_the_users_file_mode(tmp_path, tiny_config, group_umask):
+    import stat
+
+    _, directory = _saved(tmp_path, tiny_config)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in directory.iterdir()}
+    assert modes == {"config.json": 0o664, "weights.pt": 0o664}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ def write_store(
     videos: Sequence[str] | None = None,
     n_tracks: int = N_TRACKS,
     widths: dict[str, int] | None = None,
+    checksums: bool = False,
 ) -> Path:
     """Write a frame store: edit e has n_frames[e] frames; value at (frame f, column c) of array a
     is frame_value(e, f, c, a) (a = 0 tracks, 1.. modalities); modality_mask alternates 1/0 by
@@ -73,6 +75,12 @@ def write_store(
                 "fps_fraction": "30/1",
             }
         )
+        if checksums:  # as featalign records them
+            edits[-1]["checksums"] = {
+                f"{name}.npy": "blake2b:"
+                + hashlib.blake2b((folder / f"{name}.npy").read_bytes()).hexdigest()
+                for name in arrays
+            }
     manifest = {
         "format": "xmlai-framestore",
         "version": 1,

@@ -72,13 +72,13 @@ def test_build_is_deterministic(make_store, tmp_path):
 def test_build_bad_parameters_fail_short_and_write_nothing_else(small_store, tmp_path):
     out = tmp_path / "out"
     result = runner.invoke(app, ["build", str(small_store), "-o", str(out), "--length", "0"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "window length: must be >= 1" in result.output
     assert "Traceback" not in result.output
     assert {p.name for p in out.iterdir()} == {"seqwin_build.log"}
     assert "must be >= 1" in (out / "seqwin_build.log").read_text()
     result = runner.invoke(app, ["build", str(small_store), "-o", str(out), "--overlap", "100"])
-    assert result.exit_code == 1 and "must be smaller than the length" in result.output
+    assert result.exit_code == 2 and "must be smaller than the length" in result.output
 
 
 def test_build_on_a_corrupt_store_names_the_file(small_store, tmp_path):
@@ -86,7 +86,7 @@ def test_build_on_a_corrupt_store_names_the_file(small_store, tmp_path):
     bad = small_store / "edits" / manifest["edits"][1]["key"] / "audio.npy"
     bad.write_bytes(b"\x93NUMPY garbage")
     result = runner.invoke(app, ["build", str(small_store), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "audio.npy" in result.output and "not a readable .npy file" in result.output
     assert not (tmp_path / "out" / "train_sequences.npz").exists()
 
@@ -118,7 +118,7 @@ def test_inspect_store_and_npz(small_store, tmp_path):
 
 def test_inspect_bad_path(tmp_path):
     result = runner.invoke(app, ["inspect", str(tmp_path / "missing.npz")])
-    assert result.exit_code == 1 and "no such file" in result.output
+    assert result.exit_code == 2 and "no such file" in result.output
 
 
 def test_package_imports_neither_torch_nor_sibling_libraries():
@@ -159,9 +159,25 @@ def test_build_with_a_given_split(small_store, tmp_path):
     result = runner.invoke(
         app, ["build", str(small_store), "-o", str(out), "--split-file", str(split_file)]
     )
-    assert result.exit_code == 1 and "a.mp4" in result.output
+    assert result.exit_code == 2 and "a.mp4" in result.output
     split_file.write_text(json.dumps({"val": ["nope"]}))
     result = runner.invoke(
         app, ["build", str(small_store), "-o", str(out), "--split-file", str(split_file)]
     )
-    assert result.exit_code == 1 and "not in the store" in result.output
+    assert result.exit_code == 2 and "not in the store" in result.output
+
+
+def test_inspect_verify_names_a_corrupted_array_in_one_line(make_store):
+    store = make_store([30, 40], checksums=True)
+    ok = runner.invoke(app, ["inspect", str(store), "--verify", "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["verified_files"] == 10
+    manifest = json.loads((store / "manifest.json").read_text())
+    bad = store / "edits" / manifest["edits"][0]["key"] / "tracks.npy"
+    data = bytearray(bad.read_bytes())
+    data[-1] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    assert runner.invoke(app, ["inspect", str(store)]).exit_code == 0  # only --verify reads it
+    result = runner.invoke(app, ["inspect", str(store), "--verify"])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert "tracks.npy" in line and "checksum mismatch" in line

@@ -214,3 +214,47 @@ def test_modality_without_columns_is_readable(make_store, tmp_path):
     assert ds[0]["audio"].shape == (10, 0) and ds.gather([0, 1])["audio"].shape == (2, 10, 0)
     loaded = load_sequences(save_sequences(ds, tmp_path / "s.npz"))
     np.testing.assert_array_equal(loaded.gather([1])["visual"], ds.gather([1])["visual"])
+
+
+def _corrupt_behind_the_header(file) -> None:
+    data = bytearray(file.read_bytes())
+    data[-8:-4] = b"\x7f\x7f\x7f\x7f"  # a float32 of 3.4e38: the header still reads
+    file.write_bytes(bytes(data))
+
+
+def test_verify_finds_bytes_changed_behind_an_intact_header(make_store):
+    path = make_store([30, 40], checksums=True)
+    assert FrameStore(path).verify() == 2 * 5  # tracks, audio, visual, mask, timestamps
+    bad = path / "edits" / _manifest(path)["edits"][1]["key"] / "audio.npy"
+    _corrupt_behind_the_header(bad)
+    store = FrameStore(path)  # the header is intact: opening cannot tell
+    with pytest.raises(StoreError, match="checksum mismatch") as caught:
+        store.verify()
+    assert str(caught.value).startswith(str(bad)) and "\n" not in str(caught.value)
+
+
+def test_a_store_without_checksums_still_loads_and_says_it_is_not_verified(make_store, caplog):
+    path = make_store([30])
+    with caplog.at_level("INFO", logger="seqwin"):
+        assert FrameStore(path).verify() == 0
+    assert "no checksums" in caplog.text
+
+
+@pytest.fixture
+def group_umask():
+    """A shared folder's umask (group may write); restored after the test."""
+    import os
+
+    old = os.umask(0o002)
+    yield 0o002
+    os.umask(old)
+
+
+def test_files_written_atomically_have_the_users_file_mode(tmp_path, group_umask):
+    import stat
+
+    from seqwin._io import write_json_atomic
+
+    write_json_atomic(tmp_path / "summary.json", {"a": 1})
+    assert stat.S_IMODE((tmp_path / "summary.json").stat().st_mode) == 0o664
+    assert json.loads((tmp_path / "summary.json").read_text()) == {"a": 1}

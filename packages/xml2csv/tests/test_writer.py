@@ -772,3 +772,19 @@ def test_tolerance_is_configurable_and_bounds_the_read_back_error(tmp_path):
         counts[name] = path.read_bytes().count(b"<keyframe>")
         assert_reads_back(table, read_back(path, 1), tolerance)
     assert 2 <= counts["coarse"] < counts["fine"] <= n
+
+
+def test_tables_have_the_users_file_mode_as_it_is_when_they_are_written(tmp_path):
+    import os
+    import stat
+
+    import pandas as pd
+
+    from xml2csv.io import write_table
+
+    old = os.umask(0o002)  # a shared folder's umask, set after xml2csv was imported
+    try:
+        write_table(pd.DataFrame({"frame": [0, 1]}), tmp_path / "t.csv")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "t.csv").stat().st_mode) == 0o664

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +25,6 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
     """Returns the build summary (also written to OUT/build.json); OUT/build.log has details."""
     from featalign import build_frame_store
     from xml2csv.batch import ConvertOptions, convert_dir
-    from xml2csv.io import safe_name
 
     started = time.perf_counter()
     out = Path(out_dir)
@@ -46,11 +46,7 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
             options=options,
             progress=progress,
         )
-        tables = [
-            pd.read_parquet(out / "tables" / "edits" / f"{safe_name(r.edit_id)}.parquet")
-            for r in converted.files
-            if r.ok
-        ]
+        tables = [pd.read_parquet(r.output) for r in converted.files if r.ok]
         tables = [t for t in tables if len(t)]
         if not tables:
             raise PipelineError(
@@ -173,6 +169,9 @@ def three_way_split(ids, videos, val_fraction: float, test_fraction: float, seed
     at least two recordings behind when it can, so that validation is not empty."""
     from seqwin import split_by_group
 
+    repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if repeated:  # one table read twice: the edit would sit in the split twice
+        raise PipelineError(f"edit ids {repeated[:5]} given more than once to the split")
     group = [v or f"\0{i}" for i, v in enumerate(videos)]  # no video: the edit is its own
     first = split_by_group(ids, test_fraction, seed, groups=group)
     rest, test = [int(i) for i in first.train], [int(i) for i in first.val]

@@ -13,9 +13,11 @@ from xmlai.config import RunConfig
 from xmlai.editor_style import EditorStyle
 from xmlai.metrics import baseline_predictor, evaluate_roles
 from xmlai.metrics import evaluate as score
-from xmlai.runlog import PipelineError, log, logging_to, write_json, write_text
+from xmlai.runlog import PipelineError, claim_output, log, logging_to, write_json, write_text
 from xmlai.smooth import SmoothingConfig
 from xmlai.train import INPUTS
+
+OLDER_REPORT = ("evaluate.log",)  # what shows a report folder made before xmlai marked folders
 
 
 def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int = 3) -> dict:
@@ -28,7 +30,7 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
     build_dir, run_dir, out = Path(build_dir), Path(run_dir), Path(out_dir)
     if not (run_dir / "model" / "config.json").exists():
         raise PipelineError(f"{run_dir} holds no trained model (run `xmlai train` first)")
-    out.mkdir(parents=True, exist_ok=True)
+    claim_output(out, "evaluate", made_by_older_xmlai=OLDER_REPORT)
     with logging_to(out / "evaluate.log"):
         store = FrameStore(build_dir / "store")
         split = json.loads((build_dir / "split.json").read_text())

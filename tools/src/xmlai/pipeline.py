@@ -15,11 +15,14 @@ DEMO_SUMMARY = "demo.json"
 
 def run_pipeline(config: RunConfig, overwrite: bool = False) -> dict:
     from xmlai.build import build
-    from xmlai.evaluate import evaluate
-    from xmlai.train import train
+    from xmlai.evaluate import OLDER_REPORT, evaluate
+    from xmlai.train import OLDER_RUN, train
 
     out = Path(config.paths.out)
     started = time.perf_counter()
+    if overwrite:  # afresh: a run left in the folder would resume on the new build
+        prepare_output(out / "run", True, "train", made_by_older_xmlai=OLDER_RUN)
+        prepare_output(out / "evaluation", True, "evaluate", made_by_older_xmlai=OLDER_REPORT)
     build(
         config.paths.xml_dir, config.paths.features_dir, out / "build", config, overwrite=overwrite
     )

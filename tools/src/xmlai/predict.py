@@ -164,8 +164,10 @@ def _predict_one(
     n_frames = _frame_count(info, rate, tables)
     outputs = stream_outputs(run, tables, video, n_frames, rate, out)
     del tables
-    blocks, doubts = _smoothed_tracks(run, outputs, float(rate), markers)
-    outputs.path.unlink()
+    try:
+        blocks, doubts = _smoothed_tracks(run, outputs, float(rate), markers)
+    finally:
+        outputs.path.unlink()
     kept = np.zeros(n_frames, dtype=bool)
     for block in blocks.values():
         kept |= block[:, 0] > 0.5

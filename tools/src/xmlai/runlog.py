@@ -56,6 +56,9 @@ def logging_to(path: Path):
             lg.setLevel(logging.INFO)
     try:
         yield handler
+    except BaseException as err:  # the log of a failed command says what ended it
+        log.error("failed: %s", str(err) or type(err).__name__)
+        raise
     finally:
         for lg, level in saved:
             lg.removeHandler(handler)
@@ -66,17 +69,41 @@ def logging_to(path: Path):
 MARKER = ".xmlai"  # written first into every folder an xmlai command creates
 
 
-def prepare_output(path: Path, overwrite: bool, command: str) -> None:
+def prepare_output(
+    path: Path, overwrite: bool, command: str, made_by_older_xmlai: tuple[str, ...] = ()
+) -> None:
     """Refuse an existing non-empty folder unless overwriting it, and then only one that an
     xmlai command made (it holds the marker): never wipe a folder a user pointed at by mistake.
     An interrupted run leaves the marker, so it can be overwritten too."""
     if path.exists() and any(path.iterdir()):
         if not overwrite:
             raise PipelineError(f"{path} exists and is not empty (pass --overwrite to replace it)")
-        if not (path / MARKER).exists():
+        if not _made_by_xmlai(path, made_by_older_xmlai):
             raise PipelineError(f"{path} was not made by xmlai ({MARKER} missing); not removing it")
         import shutil
 
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
+    _mark(path, command)
+
+
+def claim_output(path: Path, command: str, made_by_older_xmlai: tuple[str, ...] = ()) -> None:
+    """Use `path` for outputs that are added to or updated in place (a run resumed, a report
+    rewritten): a new or empty folder, or one an xmlai command made; never a user's folder.
+    `made_by_older_xmlai`: names inside that show xmlai made it before the marker existed."""
+    if path.exists() and any(path.iterdir()) and not _made_by_xmlai(path, made_by_older_xmlai):
+        raise PipelineError(
+            f"{path} is not empty and was not made by xmlai ({MARKER} missing); "
+            "choose a new or empty folder"
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / MARKER).exists():
+        _mark(path, command)
+
+
+def _made_by_xmlai(path: Path, made_by_older_xmlai: tuple[str, ...]) -> bool:
+    return (path / MARKER).exists() or any((path / n).exists() for n in made_by_older_xmlai)
+
+
+def _mark(path: Path, command: str) -> None:
     (path / MARKER).write_text(json.dumps({"command": command}) + "\n", encoding="utf-8")

@@ -141,30 +141,35 @@ def stream_outputs(run, tables: dict, video: str, n_frames: int, rate, work: Pat
     }
     outputs = TrackOutputs(work / "outputs.f32", n_frames, model.config.n_tracks)
     chunk_frames = max(1, round(chunk_seconds * float(rate)))
-    for start, first, end, stop in chunk_ranges(n_frames, length, overlap, chunk_frames):
-        frames = _frames_table(video, start, stop, rate)
-        margin = settings["data.max_gap_s"] + 2.0  # alignment looks this far around a frame
-        window_s = (start / rate - margin, stop / rate + margin)
-        sliced = {m: _between(t, *window_s) for m, t in tables.items()}
-        sliced = {m: t for m, t in sliced.items() if t is not None}  # none here: masked
-        store_dir = work / "store"
-        build_frame_store(
-            frames, {video: sliced}, store_dir, modalities=inputs["modalities"],
-            normalisers={m: n for m, n in normalisers.items() if m in sliced},
-            n_tracks=inputs["n_tracks"], max_gap_s=settings["data.max_gap_s"], overwrite=True,
-        )  # fmt: skip
-        store = FrameStore(store_dir)
-        dataset = ModelWindows(WindowDataset(store, length=length, overlap=overlap),
-                               list(store.modalities), model.config.modalities)  # fmt: skip
-        windows = window_outputs(model, dataset, INFER_BATCH, first_frame=start)
-        flat = stitch(windows, dataset.index, stop - start)
-        pred = frame_predictions(flat[0][first - start : end - start], model.config)
-        block = np.concatenate(
-            [pred.active_prob[..., None], pred.asset_prob, pred.regression], axis=-1
-        )
-        outputs.write(first, block)
-        del store, dataset, windows, flat, pred, block
+    store_dir = work / "store"
+    try:
+        for start, first, end, stop in chunk_ranges(n_frames, length, overlap, chunk_frames):
+            frames = _frames_table(video, start, stop, rate)
+            margin = settings["data.max_gap_s"] + 2.0  # alignment looks this far around a frame
+            window_s = (start / rate - margin, stop / rate + margin)
+            sliced = {m: _between(t, *window_s) for m, t in tables.items()}
+            sliced = {m: t for m, t in sliced.items() if t is not None}  # none here: masked
+            build_frame_store(
+                frames, {video: sliced}, store_dir, modalities=inputs["modalities"],
+                normalisers={m: n for m, n in normalisers.items() if m in sliced},
+                n_tracks=inputs["n_tracks"], max_gap_s=settings["data.max_gap_s"], overwrite=True,
+            )  # fmt: skip
+            store = FrameStore(store_dir)
+            dataset = ModelWindows(WindowDataset(store, length=length, overlap=overlap),
+                                   list(store.modalities), model.config.modalities)  # fmt: skip
+            windows = window_outputs(model, dataset, INFER_BATCH, first_frame=start)
+            flat = stitch(windows, dataset.index, stop - start)
+            pred = frame_predictions(flat[0][first - start : end - start], model.config)
+            block = np.concatenate(
+                [pred.active_prob[..., None], pred.asset_prob, pred.regression], axis=-1
+            )
+            outputs.write(first, block)
+            del store, dataset, windows, flat, pred, block
+            shutil.rmtree(store_dir, ignore_errors=True)
+    except BaseException:  # a failed prediction leaves no half-made outputs behind
+        outputs.path.unlink(missing_ok=True)
         shutil.rmtree(store_dir, ignore_errors=True)
+        raise
     return outputs
 
 

@@ -7,10 +7,17 @@ import json
 from pathlib import Path
 
 from xmlai.config import RunConfig
-from xmlai.runlog import PipelineError, log, logging_to, write_json
+from xmlai.runlog import PipelineError, claim_output, log, logging_to, write_json
 
 RUN_SUMMARY = "train.json"
 INPUTS = "inputs.json"  # what a trained run needs to read a new recording like its training data
+OLDER_RUN = ("trainer",)  # what shows a run folder made before xmlai marked its folders
+STARTED = "started.json"  # the settings and build a run began with; a resume must match them
+# what a resumed run may change: how long it goes on, where, and what it shows
+RESUMABLE_CHANGES = (
+    "train.epochs", "train.max_steps", "train.early_stopping_patience", "train.progress",
+    "train.device",
+)  # fmt: skip
 
 
 def split_indices(store, split: dict) -> tuple[list[int], list[int], list[int]]:
@@ -68,9 +75,21 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
     build_dir, run_dir = Path(build_dir), Path(run_dir)
     if not (build_dir / "build.json").exists():
         raise PipelineError(f"{build_dir} is not a built set (run `xmlai build` first)")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    store = FrameStore(build_dir / "store")
+    verified = store.verify()  # bytes changed behind an intact header would train on garbage
+    claim_output(run_dir, "train", made_by_older_xmlai=OLDER_RUN)
+    trainer_dir = run_dir / "trainer"
+    resume = (trainer_dir / "checkpoints").exists()
+    started = {"settings": resume_settings(config, train_edits), "build": build_identity(build_dir)}
+    if resume:
+        check_resume(run_dir, started)
+    else:
+        write_json(run_dir / STARTED, started)
     with logging_to(run_dir / "train.log"):
-        store = FrameStore(build_dir / "store")
+        if verified:
+            log.info("train: %d store arrays match their checksums", verified)
+        else:
+            log.info("train: %s records no checksums (an older build): not verified", store.path)
         split = json.loads((build_dir / "split.json").read_text())
         if train_edits is not None:
             split = {**split, "train": [e for e in split["train"] if e in set(train_edits)]}
@@ -82,13 +101,12 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
             active_class_weights=(1.0, t.active_on_weight), regression_weight=t.regression_weight
         )
         loss = BatchLoss(model.config, MultiTrackLoss(weights))
-        trainer_dir = run_dir / "trainer"
         loss_keys = ("active_on_weight", "regression_weight")
         settings = {k: v for k, v in vars(t).items() if k not in loss_keys}
         settings.update(
             progress=progress and t.progress,
             run_dir=str(trainer_dir),
-            resume=(trainer_dir / "checkpoints").exists(),
+            resume=resume,
             log_every_steps=20,
         )
         log.info(
@@ -116,6 +134,50 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
         write_json(run_dir / "config.json", config.to_dict())
         write_json(run_dir / RUN_SUMMARY, result)
     return result
+
+
+def resume_settings(config: RunConfig, train_edits=None) -> dict:
+    """The "section.key" settings that decide what a run learns, and so what a checkpoint of
+    it means: the model, the training, the windows (the build's own settings are in the
+    build, which build_identity covers)."""
+    sections = config.to_dict()
+    flat = {f"{s}.{k}": v for s in ("model", "train") for k, v in sections[s].items()}
+    flat.update({f"data.{k}": sections["data"][k] for k in ("window", "overlap")})
+    flat["train_edits"] = sorted(train_edits) if train_edits is not None else None
+    return {k: v for k, v in flat.items() if k not in RESUMABLE_CHANGES}
+
+
+def build_identity(build_dir: Path) -> str:
+    """A hash of the build's manifest and split: another build (even into the same folder)
+    is another hash."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for name in ("store/manifest.json", "split.json"):
+        digest.update((build_dir / name).read_bytes())
+    return digest.hexdigest()
+
+
+def check_resume(run_dir: Path, started: dict) -> None:
+    """Refuse to resume a run with other settings or on another build than it began with."""
+    path = run_dir / STARTED
+    if not path.exists():
+        log.warning("%s: resumed without a record of its settings (trained before %s)",
+                    run_dir, STARTED)  # fmt: skip
+        return
+    before = json.loads(path.read_text(encoding="utf-8"))
+    if before.get("build") != started["build"]:
+        raise PipelineError(
+            f"{run_dir} was started on another build; train into a new folder "
+            "(or `xmlai run --overwrite`)"
+        )
+    old, new = before.get("settings", {}), json.loads(json.dumps(started["settings"]))
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if changed:
+        raise PipelineError(
+            f"{run_dir} was started with other settings ({', '.join(changed)}); resume it with "
+            "the settings it began with, or train into a new folder"
+        )
 
 
 def _inputs(store, config: RunConfig, fps: float, split: dict) -> dict:

@@ -17,11 +17,12 @@ recorded in `StoreSummary.failures` and its modality mask is 0.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
+import secrets
 import shutil
-import tempfile
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
@@ -60,6 +61,7 @@ RESERVED = frozenset(
     {"tracks", "modality_mask", "frame_mask", "start_frame", "edit_index", "timestamps"}
 )
 MODALITY_RULE = f"{MODALITY_NAME_RULE}, not " + "/".join(sorted(RESERVED))
+CHECKSUM = "sha256"  # each digest in the manifest is written "sha256:<hex>"
 
 
 def _valid_modality(name: str) -> bool:
@@ -347,12 +349,15 @@ def build_frame_store(
             warnings.append(f"modality {m!r}: no usable feature file anywhere; left out")
             log.warning("modality %r: no usable feature file; left out of the store", m)
     mods = [m for m in mods if m in layouts]
+    if normalisers is not None:
+        _check_normalisers(normalisers, mods, layouts, files)
     normalise = normalisers is not None or fit_on is not None
 
     warnings += [f"{src}: more than {n_tracks} tracks; kept the first {n_tracks}" for src in wide]
     summary = StoreSummary(out_dir, n_tracks, mods, failures=failures, warnings=warnings)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{secrets.token_hex(4)}")
+    tmp.mkdir()  # not mkdtemp: the store gets the user's umask, not 0700
     try:
         manifest_edits, reports = _write_edits(
             edits, index, mods, layouts, schemas, max_gap_s, n_tracks, normalise, tmp, summary,
@@ -368,6 +373,9 @@ def build_frame_store(
             stats = {m: {**normalisers[m].to_dict(), "applied": True} for m in mods}
             if "tracks" in normalisers:
                 stats["tracks"] = {**normalisers["tracks"].to_dict(), "applied": False}
+        for entry in manifest_edits:  # the arrays as they stay: after normalisation
+            folder = tmp / "edits" / entry["key"]
+            entry["checksums"] = {f.name: file_checksum(f) for f in sorted(folder.glob("*.npy"))}
         manifest = {
             "format": STORE_FORMAT,
             "version": STORE_VERSION,
@@ -527,15 +535,28 @@ def _fit(tmp, manifest_edits, fit_on, mods, layouts, n_tracks) -> dict[str, Norm
     return norms
 
 
-def _apply(tmp, manifest_edits, mods, layouts, normalisers) -> None:
+def _check_normalisers(normalisers, mods, layouts, files) -> None:
+    """Every modality has a normaliser fitted on exactly its columns, or the error names the
+    feature files and the columns that differ."""
     for m in mods:
         if m not in normalisers:
             raise StoreError(f"no normaliser for modality {m!r}")
-        if normalisers[m].columns != layouts[m].columns:
-            raise StoreError(
-                f"normaliser for {m!r} has other columns than the store "
-                f"({len(normalisers[m].columns)} vs {len(layouts[m].columns)})"
-            )
+        fitted, here = normalisers[m].columns, layouts[m].columns
+        if fitted == here:
+            continue
+        missing = [c for c in fitted if c not in set(here)]
+        extra = [c for c in here if c not in set(fitted)]
+        if missing or extra:
+            detail = f"missing {missing[:5]}, not in the normaliser {extra[:5]}"
+        else:
+            detail = f"the same {len(here)} columns in another order"
+        raise StoreError(
+            f"{m!r} features have other columns than the normaliser was fitted on ({detail})",
+            source=", ".join(_name(item) for item in files[m][:3]),
+        )
+
+
+def _apply(tmp, manifest_edits, mods, layouts, normalisers) -> None:
     for e in manifest_edits:
         folder = tmp / "edits" / e["key"]
         mask = np.load(folder / "modality_mask.npy", allow_pickle=False)
@@ -544,6 +565,13 @@ def _apply(tmp, manifest_edits, mods, layouts, normalisers) -> None:
             z = normalisers[m].transform(x)
             z[mask[:, col] == 0] = 0.0
             np.save(folder / f"{m}.npy", z, allow_pickle=False)
+
+
+def file_checksum(path: Path) -> str:
+    """`sha256:<hex>` of a file's bytes, read in chunks (hashing costs a few per cent of a
+    build; see tools/bench/bench_store_checksums.py)."""
+    with path.open("rb") as handle:
+        return f"{CHECKSUM}:{hashlib.file_digest(handle, CHECKSUM).hexdigest()}"
 
 
 def _swap_into_place(tmp: Path, out_dir: Path) -> None:

@@ -10,6 +10,8 @@ Rules (stated once, used everywhere):
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ log = logging.getLogger("featalign")
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+SNIFF_BYTES = 64 * 1024  # a text table shows itself as text long before this
 
 
 def _suffix(path: Path) -> str:
@@ -49,6 +52,7 @@ def read_table(path: str | Path, nrows: int | None = None) -> pd.DataFrame:
                 return schema.empty_table().to_pandas()
             return pd.read_parquet(path)
         if suffix in CSV_SUFFIXES:
+            refuse_binary(path)
             return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", nrows=nrows)
     except FeatureTableError:
         raise
@@ -64,6 +68,25 @@ def read_table(path: str | Path, nrows: int | None = None) -> pd.DataFrame:
         f"unknown feature file type {path.suffix!r} (use .csv, .csv.gz, .tsv, .parquet)",
         source=str(path),
     )
+
+
+def refuse_binary(path: Path) -> None:
+    """A CSV/TSV file whose first bytes are not UTF-8 text (NUL bytes, a video, a sparse file)
+    is refused at once, before a parser reads gigabytes of it."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    nul = head.find(b"\0")
+    if nul >= 0:
+        raise FeatureTableError(
+            f"binary content, not a text table (NUL byte at byte {nul})", source=str(path)
+        )
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError as err:
+        raise FeatureTableError(
+            f"not UTF-8 text (byte {err.start}); save the table as UTF-8 CSV", source=str(path)
+        ) from None
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,12 +16,12 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path next to `target`; rename it into place only if the block succeeds.
 
     Same folder so os.replace is atomic (same filesystem); a reader never sees half a file.
+    Created empty with open("x"), not mkstemp, so the file gets the user's umask (not 0600).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = target.with_name(f".{target.name}.{secrets.token_hex(6)}{suffix}.tmp")
+    tmp_path.open("x").close()
     try:
         yield tmp_path
         os.replace(tmp_path, target)

@@ -116,7 +116,7 @@ def build(
     except SeqwinError as exc:
         log.error("%s", exc)
         console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None
     log.info("done in %.2f s", summary["seconds"])
     _print_summary({k: summary[k] for k in ("train", "val")})
 
@@ -134,16 +134,25 @@ def inspect(
         None, help="Also write this JSON summary (and a .log beside it)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Read every array of a store and check it against its checksum."
+    ),
 ) -> None:
     """Edits, frames, windows, padding share and array shapes of a store or a sequences file."""
     log = file_logger(summary.with_suffix(".log")) if summary else None
     try:
         if path.is_dir():
             fs = FrameStore(path)
+            verified = fs.verify() if verify else None
             ds = WindowDataset(fs, None, length, overlap)
             info = {"kind": "frame store", "path": str(path), **_dataset_summary(ds)}
             info["shapes"] = {k: f"(n, {w})" for k, w in fs.widths.items()} | {"timestamps": "(n,)"}
             info["store_bytes"] = fs.nbytes
+            if verified is not None:
+                info["verified_files"] = verified
+            if verified == 0:
+                console.print("[yellow]warning:[/] the store records no checksums (built before "
+                              "they were written): not verified")  # fmt: skip
         else:
             ss = load_sequences(path)
             info = {"kind": "sequences", "path": str(path), **_dataset_summary(ss)}
@@ -154,7 +163,7 @@ def inspect(
         if log:
             log.error("%s", exc)
         console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None
     info["tool"] = "seqwin inspect"
     info["version"] = __version__
     if summary:

@@ -6,7 +6,7 @@
 """
 
 from xml2csv.__about__ import __version__
-from xml2csv.errors import NoXmlFilesError, XmemlError
+from xml2csv.errors import NoXmlFilesError, OutputError, XmemlError
 from xml2csv.keyframes import DEFAULT_TOLERANCE, Tolerance, reduce_keyframes
 from xml2csv.media import SourceMedia, media_url
 from xml2csv.model import Marker, Timeline
@@ -26,6 +26,7 @@ __all__ = [
     "AssetRules",
     "Marker",
     "NoXmlFilesError",
+    "OutputError",
     "ParameterSpec",
     "SourceMedia",
     "Timeline",

@@ -3,12 +3,17 @@ JSON summary. A bad file is reported and skipped; it never stops the batch."""
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import socket
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from xml2csv.__about__ import __version__
-from xml2csv.errors import NoXmlFilesError, XmemlError
-from xml2csv.io import FORMATS, atomic_write, safe_name, write_table
+from xml2csv.errors import NoXmlFilesError, OutputError, XmemlError
+from xml2csv.io import FORMATS, atomic_write, output_names, write_table
 from xml2csv.reader import read_xmeml
 from xml2csv.sampler import sample, sample_source_view
 
@@ -37,12 +42,14 @@ class FileResult:
     file: str
     ok: bool
     edit_id: str | None = None
+    output: str | None = None  # the file that holds this edit's rows (or failed to: write_error)
     rows: int = 0
     frames: int = 0
     tracks: int = 0
     tracks_truncated: int = 0
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    write_error: str | None = None  # converted, but its output could not be written
     seconds: float = 0.0
 
 
@@ -61,11 +68,12 @@ class BatchSummary:
     seconds: float = 0.0
     failed: list[dict] = field(default_factory=list)
     files: list[FileResult] = field(default_factory=list)
+    error: str | None = None  # what failed the batch as a whole (an output not written)
     xml2csv_version: str = __version__
 
     @property
     def ok(self) -> bool:
-        return self.files_failed == 0
+        return self.files_failed == 0 and self.error is None
 
 
 def convert_file(
@@ -112,14 +120,19 @@ def discover(input_dir: str | Path, exclude: Path | None = None) -> list[Path]:
 
 
 def edit_ids_for(paths: list[Path], root: Path) -> dict[Path, str]:
-    """The file stem, or its path below `root` where two files share a stem."""
-    stems: dict[str, int] = {}
-    for p in paths:
-        stems[p.stem] = stems.get(p.stem, 0) + 1
-    return {
-        p: p.stem if stems[p.stem] == 1 else p.relative_to(root).with_suffix("").as_posix()
-        for p in paths
-    }
+    """The file stem, or its path below `root` where two files share a stem (with its
+    extension where even that is shared: `x.xml` and `x.XML`)."""
+    stems = Counter(p.stem for p in paths)
+    below = Counter(p.relative_to(root).with_suffix("").as_posix() for p in paths)
+
+    def edit_id(p: Path) -> str:
+        if stems[p.stem] == 1:
+            return p.stem
+        relative = p.relative_to(root)
+        stem = relative.with_suffix("").as_posix()
+        return stem if below[stem] == 1 else relative.as_posix()
+
+    return {p: edit_id(p) for p in paths}
 
 
 def convert_dir(
@@ -132,8 +145,9 @@ def convert_dir(
     progress: bool = True,
 ) -> BatchSummary:
     """Convert every xmeml file below `input_dir` into `output/` (a folder):
-    `tracks.csv|parquet` (or `edits/<edit_id>.csv|parquet` with `per_edit`), `xml2csv.log`
-    and `summary.json`."""
+    `tracks.csv|parquet` (or `edits/<name>.csv|parquet` with `per_edit`), `xml2csv.log`
+    and `summary.json`. An output that cannot be written (a full disk) fails the whole batch:
+    OutputError, after `summary.json` says so where it still can be written."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
     started = time.perf_counter()
@@ -143,18 +157,33 @@ def convert_dir(
     workers = max(1, min(workers or os.cpu_count() or 1, len(paths)))
     summary = BatchSummary(str(input_dir), str(out), fmt, per_edit, workers)
     handler = _attach_log(out / "xml2csv.log")
-    parts = Path(tempfile.mkdtemp(prefix=".parts-", dir=out))
+    remove_stale_parts(out)
+    parts = Path(tempfile.mkdtemp(prefix=_parts_prefix(), dir=out))
     try:
         ids = edit_ids_for(paths, Path(input_dir))
+        names = output_names(list(ids.values()))
         jobs = [
-            (p, ids[p], _target(out, parts, ids[p], n, fmt, per_edit)) for n, p in enumerate(paths)
+            (p, ids[p], _target(out, parts, names[ids[p]], n, fmt, per_edit))
+            for n, p in enumerate(paths)
         ]
         results = _run(jobs, options, fmt, workers, progress)
         for result in results:
             _record(summary, result)
+        unwritten = next((r for r in results if r.write_error), None)
+        if unwritten is not None:
+            raise OutputError(unwritten.write_error, unwritten.output)
         ok_parts = [target for (_, _, target), r in zip(jobs, results, strict=True) if r.ok]
         if not per_edit and ok_parts:
-            _concatenate(ok_parts, out / f"tracks.{fmt}", fmt)
+            table = out / f"tracks.{fmt}"
+            try:
+                _concatenate(ok_parts, table, fmt)
+            except OSError as err:
+                raise write_failure(err, table, sum(p.stat().st_size for p in ok_parts)) from None
+            for result in results:
+                result.output = str(table) if result.ok else None
+    except OutputError as err:
+        summary.error = str(err)
+        raise
     finally:
         shutil.rmtree(parts, ignore_errors=True)
         summary.seconds = round(time.perf_counter() - started, 3)
@@ -165,22 +194,94 @@ def convert_dir(
             summary.rows,
             summary.seconds,
         )
-        _write_summary(summary, out / "summary.json")
-        log.removeHandler(handler)
-        handler.close()
+        if summary.error:
+            log.error("batch failed: %s", summary.error)
+        try:
+            _write_summary(summary, out / "summary.json")
+        except OSError as err:
+            if summary.error is None:
+                raise write_failure(err, out / "summary.json") from None
+            log.error("summary.json not written either: %s", err)
+        finally:
+            log.removeHandler(handler)
+            handler.close()
     return summary
 
 
-def _target(out: Path, parts: Path, edit_id: str, n: int, fmt: str, per_edit: bool) -> Path:
+def write_failure(err: OSError, target: Path, needed: int | None = None) -> OutputError:
+    """An OSError while writing `target` as one line: what went wrong, and on a full disk how
+    much space the file needed (when known) and how much is free."""
+    if err.errno != errno.ENOSPC:
+        return OutputError(f"cannot write: {err.strerror or err}", target)
+    space = ""
+    try:
+        free = shutil.disk_usage(target.parent).free
+        space = f" ({_megabytes(needed)} needed, {_megabytes(free)} free)" if needed else ""
+        space = space or f" ({_megabytes(free)} free)"
+    except OSError:
+        pass
+    return OutputError(f"cannot write: no space left on device{space}", target)
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+# Parts folders are named for their host and process, so a later run can tell one whose run
+# was killed (its process is gone) from one that a running batch still writes into.
+_PARTS = re.compile(r"\.parts-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[a-z0-9_]{8}")
+_PARTS_BEFORE_0_2_1 = re.compile(r"\.parts-[a-z0-9_]{8}")  # tempfile's random names
+_HOST = hashlib.blake2b(socket.gethostname().encode(), digest_size=4).hexdigest()
+
+
+def _parts_prefix() -> str:
+    return f".parts-{_HOST}-{os.getpid()}-"
+
+
+def remove_stale_parts(out: Path) -> list[Path]:
+    """Remove the parts folders in `out` that a killed batch left: those of a process on this
+    host that is gone, and those of versions before 0.2.1 (which named no owner)."""
+    removed = []
+    for folder in sorted(out.glob(".parts-*")):
+        owner = _PARTS.fullmatch(folder.name)
+        stale = _PARTS_BEFORE_0_2_1.fullmatch(folder.name) is not None or (
+            owner is not None and owner["host"] == _HOST and not _alive(int(owner["pid"]))
+        )
+        if stale and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("removed %s, left by an interrupted batch", folder)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _target(out: Path, parts: Path, name: str, n: int, fmt: str, per_edit: bool) -> Path:
     if per_edit:
-        return out / "edits" / f"{safe_name(edit_id)}.{fmt}"
+        return out / "edits" / f"{name}.{fmt}"
     return parts / f"{n:06d}.{fmt}"
 
 
 def _convert_and_write(path: Path, edit_id: str, target: Path, options, fmt) -> FileResult:
     try:
         table, result = convert_file(path, options, edit_id)
-        write_table(table, target, fmt)
+        try:
+            write_table(table, target, fmt)
+        except OSError as err:
+            failure = write_failure(err, target)
+            return FileResult(
+                str(path), ok=False, output=str(target), error=str(failure),
+                write_error=failure.message,
+            )  # fmt: skip
+        result.output = str(target)
         return result
     except XmemlError as err:
         return FileResult(file=str(path), ok=False, error=str(err))
@@ -265,8 +366,14 @@ def _write_summary(summary: BatchSummary, path: Path) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+class _QuietFileHandler(logging.FileHandler):
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A log line lost to a full disk: the batch's own error says what happened, without
+        logging's traceback for every line."""
+
+
 def _attach_log(path: Path) -> logging.Handler:
-    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler = _QuietFileHandler(path, mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)

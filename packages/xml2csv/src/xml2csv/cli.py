@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,12 @@ SequenceOpt = Annotated[
 ]
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    """A batch stopped by `kill` (a timeout, a scheduler) unwinds like Ctrl-C, so it removes
+    its temporary parts instead of leaving them."""
+    raise SystemExit(128 + signum)
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code)
@@ -44,7 +51,7 @@ def convert(
     source_view: SourceViewOpt = False,
 ) -> None:
     """Convert one file into a table (CSV, or Parquet by the output's extension)."""
-    from xml2csv.batch import ConvertOptions, convert_file
+    from xml2csv.batch import ConvertOptions, convert_file, write_failure
     from xml2csv.errors import XmemlError
     from xml2csv.io import write_table
 
@@ -55,6 +62,8 @@ def convert(
         write_table(table, target)
     except (XmemlError, ValueError) as err:
         raise _fail(str(err)) from None
+    except OSError as err:
+        raise _fail(str(write_failure(err, target))) from None
     for warning in result.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     typer.echo(
@@ -82,15 +91,19 @@ def batch(
     source_view: SourceViewOpt = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
-    """Convert every xmeml file below a folder; exit code 1 if any file failed."""
+    """Convert every xmeml file below a folder; exit code 1 if any file failed, 2 if an output
+    could not be written."""
     from xml2csv.batch import ConvertOptions, convert_dir
     from xml2csv.errors import XmemlError
 
     options = ConvertOptions(tracks, tuple(param or ()), sequence, source_view)
+    before = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         summary = convert_dir(input_dir, output, workers, fmt, per_edit, options, progress)
     except (XmemlError, ValueError) as err:
         raise _fail(str(err)) from None
+    finally:
+        signal.signal(signal.SIGTERM, before)
     for failure in summary.failed:
         typer.secho(f"failed: {failure['error']}", fg=typer.colors.RED, err=True)
     typer.echo(

@@ -35,3 +35,8 @@ class XmemlError(Exception):
 
 class NoXmlFilesError(XmemlError):
     """A batch was pointed at a folder that holds no .xml file."""
+
+
+class OutputError(XmemlError):
+    """An output file that could not be written (a full disk, a folder without permission):
+    the batch has failed, whatever it converted."""

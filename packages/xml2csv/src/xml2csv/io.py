@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 FORMATS = ("csv", "parquet")
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Run `write(tmp)` on a temporary file beside `path`, then rename it into place."""
+    """Run `write(tmp)` on a temporary file beside `path`, then rename it into place. The file
+    is made with open("x"), not mkstemp, so it has the user's umask (mkstemp's is 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    tmp.open("x").close()
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it private; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -55,3 +53,22 @@ def _plain_strings(table: pd.DataFrame) -> pd.DataFrame:
 
 def safe_name(edit_id: str) -> str:
     return re.sub(r"[^\w.\-]+", "_", edit_id).strip("._") or "edit"
+
+
+def output_names(edit_ids: list[str]) -> dict[str, str]:
+    """A distinct file name (without extension) per edit id: `safe_name`, and where two ids
+    map to one name, ignoring case (as macOS and Windows do), each of them gets `-` and the
+    first 8 hex digits of the BLAKE2b hash of its edit id, so the name does not depend on the
+    order the files were found in."""
+    by_name: dict[str, set[str]] = {}
+    for edit_id in edit_ids:
+        by_name.setdefault(safe_name(edit_id).casefold(), set()).add(edit_id)
+    names = {}
+    for edit_id in edit_ids:
+        name = safe_name(edit_id)
+        if len(by_name[name.casefold()]) > 1:
+            name = f"{name}-{hashlib.blake2b(edit_id.encode(), digest_size=4).hexdigest()}"
+        names[edit_id] = name
+    if len({n.casefold() for n in names.values()}) < len(names):  # a hash collision: unheard of
+        raise ValueError(f"edit ids {sorted(names)} give clashing file names")
+    return names
