@@ -184,3 +184,15 @@ def test_nan_and_inf_feature_values_are_zero_filled_and_counted(table, data):
         assert np.all(al.values[al.missing] == 0)
         assert not al.missing[~al.mask].any()
         assert not al.missing[:, 1:].any()  # only column c had bad values
+
+
+def test_align_stays_the_function_after_the_store_is_imported():
+    """The module that defines `align` must not shadow it: importing a submodule binds the
+    submodule's name on the package (`featalign.align` was a module after `featalign.store`)."""
+    import importlib
+
+    import featalign
+
+    importlib.import_module("featalign.store")
+    importlib.import_module("featalign.validate")
+    assert callable(featalign.align) and featalign.align.__name__ == "align"

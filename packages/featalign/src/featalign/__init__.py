@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from featalign.__about__ import __version__
 
 _EXPORTS = {
-    "align": ["Aligned", "AlignmentReport", "Gap", "align", "default_max_gap"],
+    "alignment": ["Aligned", "AlignmentReport", "Gap", "align", "default_max_gap"],
     "errors": [
         "FeatAlignError",
         "FeatureTableError",
@@ -82,7 +82,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static tools see the real names
-    from featalign.align import Aligned, AlignmentReport, Gap, align, default_max_gap
+    from featalign.alignment import Aligned, AlignmentReport, Gap, align, default_max_gap
     from featalign.errors import (
         FeatAlignError,
         FeatureTableError,

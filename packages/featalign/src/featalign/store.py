@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from featalign.align import align
+from featalign.alignment import align
 from featalign.errors import FeatAlignError, StoreError, TrackTableError
 from featalign.matching import (
     MODALITY_NAME,

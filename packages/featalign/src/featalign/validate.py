@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from featalign.align import default_max_gap
+from featalign.alignment import default_max_gap
 from featalign.errors import FeatAlignError
 from featalign.matching import FeatureIndex, discover_features
 from featalign.normalise import write_text_atomic

@@ -11,7 +11,7 @@ from fractions import Fraction
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
-from xml2csv.names import source_name
+from xml2csv.names import ASCII_SPACE, source_name
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _DRIVE = re.compile(r"^([A-Za-z]):[\\/]")
@@ -30,7 +30,7 @@ def media_url(path: str | os.PathLike, media_root: str | os.PathLike | None = No
     - an existing URL (`file:///x/My%20Clip.mp4`) keeps its escapes; only characters that are
       not yet escaped (a space, non-ASCII) are.
     """
-    raw = os.fspath(path).strip()
+    raw = os.fspath(path).strip(ASCII_SPACE)  # a name may end in a no-break space
     if not raw:
         raise ValueError("an empty media path has no pathurl")
     if _URL.match(raw):
