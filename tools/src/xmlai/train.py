@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from xmlai.config import RunConfig
-from xmlai.runlog import PipelineError, log, logging_to, write_json
+from xmlai.runlog import PipelineError, folder_lock, log, logging_to, write_json
 
 RUN_SUMMARY = "train.json"
 INPUTS = "inputs.json"  # what a trained run needs to read a new recording like its training data
@@ -68,8 +68,9 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
     build_dir, run_dir = Path(build_dir), Path(run_dir)
     if not (build_dir / "build.json").exists():
         raise PipelineError(f"{build_dir} is not a built set (run `xmlai build` first)")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with logging_to(run_dir / "train.log"):
+    # from before the first write (the log) to after the last: two commands training into one
+    # folder would mix their checkpoints and leave config.json of one and trainer/ of the other
+    with folder_lock(run_dir), logging_to(run_dir / "train.log"):
         store = FrameStore(build_dir / "store")
         split = json.loads((build_dir / "split.json").read_text())
         if train_edits is not None:
