@@ -98,8 +98,11 @@ def _assert_resumed_run_is_bit_identical(out: Path) -> None:
 
 
 def test_ddp_resume_mid_epoch_is_bit_identical(tmp_path):
-    _torchrun(RESUME_WORKER, tmp_path, "all")  # the three runs in one launch: fast
+    _torchrun(RESUME_WORKER, tmp_path, "all")  # the runs in one launch: fast
     _assert_resumed_run_is_bit_identical(tmp_path)
+    # time-based checkpoints when only rank 0's clock says so: both ranks saved together
+    timed = [p.name for p in ckpt.list_checkpoints(tmp_path / "timed" / "checkpoints")]
+    assert timed == [ckpt.checkpoint_name(s) for s in (3, 6)]
 
 
 @pytest.mark.heavy

@@ -357,14 +357,16 @@ class Trainer:
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
         losses = torch.stack([loss for loss, _, _ in group])
         bad_loss = (~torch.isfinite(losses)).any().float()
+        interval = self._checkpoint_interval_s
+        timed = bool(interval) and monotonic() - self._last_save >= interval
         flags = [bad_loss, grad_norm.float()]
-        if self._checkpoint_interval_s:
-            elapsed = monotonic() - self._last_save
-            flags.append(bad_loss.new_tensor(float(elapsed >= self._checkpoint_interval_s)))
+        if interval and self.dist.enabled:  # the ranks' clocks differ: one due is all due
+            flags.append(bad_loss.new_tensor(float(timed)))
         # every rank must take the same decisions (skip, save), or DDP deadlocks at the next
         # collective; the max over ranks decides
         agreed = dist_utils.all_reduce(torch.stack(flags), self.dist, "max")
-        bad_loss_value, norm, *timed = agreed.tolist()  # the one host sync per step
+        bad_loss_value, norm, *timed_on_any_rank = agreed.tolist()  # the one host sync per step
+        timed = bool(timed_on_any_rank[0]) if timed_on_any_rank else timed
         grad_ok = math.isfinite(norm)
 
         if bad_loss_value or (not grad_ok and not self.scaler.is_enabled()):
@@ -418,7 +420,7 @@ class Trainer:
                 norm,
                 self.optimizer.param_groups[0]["lr"],
             )
-        return bool(timed and timed[0])
+        return timed
 
     def _end_of_epoch(self, epoch: int) -> dict[str, Any]:
         """Validate, record the epoch's row, track the best, checkpoint, clean up."""
