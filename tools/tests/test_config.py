@@ -71,3 +71,11 @@ def test_an_unavailable_train_device_is_named_with_what_is_available(monkeypatch
         "<options>: train.device: device 'cuda' is not available here (available: cpu"
     )
     assert load_config(None, {"train.device": "cpu"}).train.device == "cpu"
+
+
+def test_time_based_checkpoints_reach_the_trainers_config():
+    from trainer import TrainConfig
+    from xmlai.train import trainer_settings
+
+    config = load_config(None, {"train.checkpoint_every_minutes": 15})
+    assert TrainConfig.from_dict(trainer_settings(config)).checkpoint_every_minutes == 15.0

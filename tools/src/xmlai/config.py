@@ -65,6 +65,7 @@ class TrainSection:
     ema_decay: float = 0.0
     early_stopping_patience: int = 0
     max_steps: int = 0
+    checkpoint_every_minutes: float = 0.0  # also mid-epoch, so a kill loses at most this; 0: off
     seed: int = 0
     precision: str = "fp32"
     device: str = "auto"

@@ -56,6 +56,12 @@ def model_config(store, config: RunConfig):
     )
 
 
+def trainer_settings(config: RunConfig) -> dict:
+    """The [train] settings that are the trainer's own (TrainConfig keys)."""
+    loss_keys = ("active_on_weight", "regression_weight")
+    return {k: v for k, v in vars(config.train).items() if k not in loss_keys}
+
+
 def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_edits=None) -> dict:
     """`train_edits`: train on these edit ids only (a subset of the split's training edits;
     `xmlai curve`); validation and test stay the split's."""
@@ -84,8 +90,7 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
         )
         loss = BatchLoss(model.config, MultiTrackLoss(weights))
         trainer_dir = run_dir / "trainer"
-        loss_keys = ("active_on_weight", "regression_weight")
-        settings = {k: v for k, v in vars(t).items() if k not in loss_keys}
+        settings = trainer_settings(config)
         settings.update(
             progress=progress and t.progress,
             run_dir=str(trainer_dir),
