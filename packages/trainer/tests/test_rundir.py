@@ -50,3 +50,20 @@ def test_a_failed_setup_releases_the_lock(tmp_path, cfg, mlp, loss_fn, data):
         Trainer(mlp(), loss_fn, *data, cfg(epochs=1)).fit()
     with RunDirLock(tmp_path / "run"):
         pass
+
+
+def test_a_failed_curves_plot_leaves_no_temporary_file(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from trainer import rundir
+
+    run = rundir.RunDir(tmp_path / "run")
+    for epoch in range(2):
+        run.append_epoch({"epoch": epoch, "train_loss": 1.0 / (epoch + 1)})
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rundir.os, "replace", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        run.plot()
+    assert not [p.name for p in run.path.iterdir() if ".tmp-" in p.name]

@@ -315,7 +315,12 @@ class RunDir:
         fig.tight_layout()
         out = self.path / "curves.png"
         tmp = self.path / f".curves.png.tmp-{os.getpid()}.png"
-        fig.savefig(tmp, dpi=100)
-        plt.close(fig)
-        os.replace(tmp, out)
+        try:
+            fig.savefig(tmp, dpi=100)
+            os.replace(tmp, out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            plt.close(fig)
         return out
