@@ -357,6 +357,53 @@ def test_bad_input_gets_one_clear_message(trained, tmp_path):
     assert no_model.exit_code == 2 and "no trained model" in no_model.output
 
 
+def test_train_holds_its_run_folder_to_the_last_write(trained, tmp_path, monkeypatch):
+    import shutil
+
+    import xmlai.train
+    from trainer import RunDirLock, RunDirLockedError
+
+    run = tmp_path / "run"
+    shutil.copytree(trained / "run", run)  # a finished run: re-running it resumes at its end
+    real_write_json = xmlai.train.write_json
+    written = []
+
+    def write_json_while_locked(path, data):
+        with pytest.raises(RunDirLockedError, match="is in use by pid"):
+            RunDirLock(run).acquire()
+        written.append(Path(path).name)
+        real_write_json(path, data)
+
+    monkeypatch.setattr(xmlai.train, "write_json", write_json_while_locked)
+    train = ["--epochs", 15, "--set", "train.batch_size=4", "--set", "train.lr=0.003"]
+    invoke("train", trained / "build", "-r", run, *train, *FAST)
+    assert written == ["inputs.json", "config.json", "train.json"]
+    with RunDirLock(run):  # and let go of it after
+        pass
+
+
+def test_a_full_disk_while_training_is_one_line_and_leaves_no_model(trained, tmp_path, monkeypatch):
+    import errno
+
+    import torch
+
+    def full(obj, fh):
+        fh.write(b"PK")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    run = tmp_path / "run"
+    result = runner.invoke(
+        app, [str(a) for a in ("train", trained / "build", "-r", run, "--epochs", 1, *FAST)]
+    )
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "no space left on the device" in lines[0], result.output
+    assert "needs about" in lines[0] and " is free;" in lines[0]
+    assert list((run / "trainer" / "checkpoints").iterdir()) == []
+    assert not (run / "model").exists() and not (run / "train.json").exists()
+
+
 def test_the_demo_command_in_a_reduced_size(tmp_path):
     """The README's main command, smaller: one folder with every artefact and a summary."""
     out = tmp_path / "demo"

@@ -41,3 +41,41 @@ def test_features_section_is_mediafeats_own_config(tmp_path):
         load_config(None, {"features.visual_rate_hz": 0})
     with pytest.raises(ConfigError, match=r"unknown key features\.fps"):
         load_config(None, {"features.fps": 30})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"data.window": 100_000_000}, r"data\.window must be 8 to 10000 frames, got 100000000"),
+        ({"data.window": 4, "data.overlap": 0}, r"data\.window must be 8 to 10000 frames, got 4"),
+        ({"data.window": 64, "data.overlap": 64}, r"data\.overlap must be >= 0 and smaller than "
+         r"data\.window \(64\), got 64"),
+        ({"data.overlap": -1}, r"data\.overlap must be >= 0 .* got -1"),
+    ],
+)  # fmt: skip
+def test_window_and_overlap_are_bounded_when_the_config_is_read(overrides, message):
+    with pytest.raises(ConfigError, match=rf"^<options>: {message}$"):
+        load_config(None, overrides)
+    bounds = load_config(None, {"data.window": 10_000, "data.overlap": 9_999}).data
+    assert (bounds.window, bounds.overlap) == (10_000, 9_999)
+    assert load_config(None, {"data.window": 8, "data.overlap": 0}).data.window == 8
+
+
+def test_an_unavailable_train_device_is_named_with_what_is_available(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a CPU-only torch
+    with pytest.raises(ConfigError) as info:
+        load_config(None, {"train.device": "cuda"})
+    assert str(info.value).startswith(
+        "<options>: train.device: device 'cuda' is not available here (available: cpu"
+    )
+    assert load_config(None, {"train.device": "cpu"}).train.device == "cpu"
+
+
+def test_time_based_checkpoints_reach_the_trainers_config():
+    from trainer import TrainConfig
+    from xmlai.train import trainer_settings
+
+    config = load_config(None, {"train.checkpoint_every_minutes": 15})
+    assert TrainConfig.from_dict(trainer_settings(config)).checkpoint_every_minutes == 15.0

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 import torch
@@ -69,3 +73,31 @@ def loss_fn():
 @pytest.fixture
 def regression():
     return Regression
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from trainer.rundir import RunDirLock
+    lock = RunDirLock(sys.argv[1], command="holder --run here").acquire()
+    print("locked", flush=True)
+    time.sleep(120)
+""")
+
+
+@pytest.fixture
+def holder():
+    """`holder(folder)`: a process that locks `folder` until the test ends (then it is killed)."""
+    started = []
+
+    def start(folder):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(folder)], stdout=subprocess.PIPE, text=True
+        )
+        started.append(proc)
+        assert proc.stdout.readline().strip() == "locked"
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()
+        proc.wait(timeout=30)

@@ -1,6 +1,8 @@
 import os
 import pickle
 import random
+import re
+from collections import namedtuple
 
 import numpy as np
 import pytest
@@ -9,6 +11,8 @@ from torch import nn
 
 from trainer import CheckpointError, load_checkpoint, load_model_weights, save_checkpoint
 from trainer import checkpoint as ckpt
+
+DiskUsage = namedtuple("DiskUsage", "total used free")
 
 
 def _state(step: int, value: float = 0.0) -> dict:
@@ -136,3 +140,59 @@ def test_another_architecture_is_named(tmp_path):
     text = str(info.value)
     assert "0.weight: model (8, 4) vs checkpoint (16, 4)" in text
     assert "not in model (2): 2.weight, 2.bias" in text
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_disk_is_one_line_with_the_space_needed_and_free(tmp_path):
+    previous = save_checkpoint(tmp_path / "step-00000001.pt", _state(1, 1.0))
+    target = tmp_path / "step-00000002.pt"
+    # every write to the temporary file lands on /dev/full: a real ENOSPC from the kernel
+    ckpt.temp_path(target).symlink_to("/dev/full")
+    big = {**_state(2, 2.0), "model": {"w": torch.zeros(256, 1024)}}
+    with pytest.raises(ckpt.DiskFullError) as info:
+        save_checkpoint(target, big)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{target}: no space left on the device")
+    needed = re.search(r"needs about ([\d.]+) (B|KB) \(the size of step-00000001\.pt\), ", message)
+    assert needed and re.search(r"\), [\d.]+ [KMG]?B is free;", message)
+    assert float(needed[1]) * (1000 if needed[2] == "KB" else 1) == pytest.approx(
+        previous.stat().st_size, rel=0.05
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [previous.name]  # temp file gone
+    assert load_checkpoint(previous)["step"] == 1
+
+
+def test_torch_saves_runtime_error_on_a_full_disk_is_recognised(tmp_path, monkeypatch):
+    def fails_like_a_full_disk(obj, fh):
+        fh.write(b"PK partial")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
+
+    monkeypatch.setattr(torch, "save", fails_like_a_full_disk)
+    monkeypatch.setattr(ckpt.shutil, "disk_usage", lambda path: DiskUsage(10**9, 10**9, 2000))
+    state = {**_state(1), "model": {"w": torch.zeros(1000, 1000)}}  # 4 MB of tensors
+    with pytest.raises(
+        ckpt.DiskFullError,
+        match=r"needs about 4\.0 MB \(the size of its tensors"
+        r"\), 2\.0 KB is free",
+    ):
+        save_checkpoint(tmp_path / "step-00000001.pt", state)
+    assert list(tmp_path.iterdir()) == []
+
+    # with room to spare the same error is not a full disk: it is raised as it is
+    monkeypatch.setattr(ckpt.shutil, "disk_usage", lambda path: DiskUsage(10**13, 0, 10**12))
+    with pytest.raises(RuntimeError, match="inline_container"):
+        save_checkpoint(tmp_path / "step-00000001.pt", state)
+
+
+def test_stale_temp_files_are_removed_and_nothing_else(tmp_path):
+    stale = [tmp_path / ".step-00000007.pt.tmp-4242", tmp_path / ".step-00000012.pt.tmp-1"]
+    kept = [
+        tmp_path / "step-00000005.pt",
+        tmp_path / ".step-notes.pt.tmp-1",  # not a step number
+        tmp_path / "step-00000007.pt.tmp-1",  # not hidden: not our name
+        tmp_path / ".config.json.tmp-1",
+    ]
+    for path in stale + kept:
+        path.write_bytes(b"x")
+    assert sorted(ckpt.remove_stale_temp_files(tmp_path)) == sorted(stale)
+    assert sorted(tmp_path.iterdir()) == sorted(kept)

@@ -160,3 +160,53 @@ def test_import_and_help_stay_light():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0 and "fit" in result.output and "resume" in result.output
+
+
+def _fit_args(factories, run, *sets):
+    args = ["fit", "--model", f"{factories}:model_and_loss", "--data", f"{factories}:data"]
+    for item in ("epochs=1", "progress=false", *sets):
+        args += ["--set", item]
+    return [*args, "--run-dir", str(run)]
+
+
+def _one_error_line(result) -> str:
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+def test_a_locked_run_dir_is_exit_2_and_one_line(tmp_path, factories, holder):
+    run = tmp_path / "run"
+    proc = holder(run)
+    result = runner.invoke(app, _fit_args(factories, run))
+    assert result.exit_code == 2
+    assert f"is in use by pid {proc.pid} on " in _one_error_line(result)
+    assert sorted(p.name for p in run.iterdir()) == [".lock"]
+
+
+def test_an_unavailable_device_is_exit_2_and_one_line(tmp_path, factories):
+    result = runner.invoke(app, _fit_args(factories, tmp_path / "run", "device=cuda:99"))
+    assert result.exit_code == 2
+    assert "device 'cuda:99' is not available here (available: cpu" in _one_error_line(result)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_full_disk_is_exit_2_and_one_line(tmp_path, factories, monkeypatch):
+    import errno
+
+    import torch
+
+    def full(obj, fh):
+        fh.write(b"PK")
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:  # how torch.save reports it: a RuntimeError in the OSError's context
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos")  # noqa: B904
+
+    monkeypatch.setattr(torch, "save", full)
+    result = runner.invoke(app, _fit_args(factories, tmp_path / "run"))
+    assert result.exit_code == 2
+    line = _one_error_line(result)
+    assert "step-00000002.pt: no space left on the device" in line and " is free;" in line
+    assert "inline_container" not in line
+    assert list((tmp_path / "run" / "checkpoints").iterdir()) == []

@@ -2,18 +2,22 @@
 the same result as one process with the two ranks' batches combined."""
 
 import importlib.util
+import json
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from torch import nn
 
 from trainer import TrainConfig, Trainer
+from trainer import checkpoint as ckpt
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
+RESUME_WORKER = Path(__file__).with_name("ddp_resume_worker.py")
 
 
 def _free_port() -> int:
@@ -22,8 +26,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_two_process_ddp_matches_one_process_with_the_combined_batch(tmp_path):
-    runs = tmp_path / "runs"
+def _torchrun(script: Path, *args) -> None:
+    """Run `script` on 2 CPU processes (gloo), as `torchrun --nproc_per_node 2` would."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     cmd = [
         sys.executable,
@@ -37,12 +41,16 @@ def test_two_process_ddp_matches_one_process_with_the_combined_batch(tmp_path):
         "127.0.0.1",
         "--master_port",
         str(_free_port()),
-        str(WORKER),
-        str(tmp_path),
-        str(runs / "ddp"),
+        str(script),
+        *map(str, args),
     ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_two_process_ddp_matches_one_process_with_the_combined_batch(tmp_path):
+    runs = tmp_path / "runs"
+    _torchrun(WORKER, tmp_path, runs / "ddp")
 
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
@@ -75,3 +83,30 @@ def test_two_process_ddp_matches_one_process_with_the_combined_batch(tmp_path):
     torch.testing.assert_close(
         r0["val_loss"], summary["final_metrics"]["val_loss"], rtol=1e-4, atol=0
     )
+
+
+def _assert_resumed_run_is_bit_identical(out: Path) -> None:
+    stopped = ckpt.load_checkpoint(out / "stopped" / "checkpoints" / ckpt.checkpoint_name(7))
+    assert (stopped["epoch"], stopped["position"]) == (1, 1)  # stopped mid-epoch
+    straight = torch.load(out / "straight-rank0.pt", weights_only=True)
+    for rank in (0, 1):
+        resumed = torch.load(out / f"resumed-rank{rank}.pt", weights_only=True)
+        for key, value in straight.items():
+            assert torch.equal(resumed[key], value), (rank, key)
+    summary = json.loads((out / "stopped" / "summary.json").read_text())
+    assert summary["resumed_from"].endswith("step-00000007.pt") and summary["step"] == 18
+
+
+def test_ddp_resume_mid_epoch_is_bit_identical(tmp_path):
+    _torchrun(RESUME_WORKER, tmp_path, "all")  # the runs in one launch: fast
+    _assert_resumed_run_is_bit_identical(tmp_path)
+    # time-based checkpoints when only rank 0's clock says so: both ranks saved together
+    timed = [p.name for p in ckpt.list_checkpoints(tmp_path / "timed" / "checkpoints")]
+    assert timed == [ckpt.checkpoint_name(s) for s in (3, 6)]
+
+
+@pytest.mark.heavy
+def test_ddp_resume_in_new_processes_is_bit_identical(tmp_path):
+    for phase in ("straight", "stopped", "resumed"):  # each in processes of its own
+        _torchrun(RESUME_WORKER, tmp_path, phase)
+    _assert_resumed_run_is_bit_identical(tmp_path)

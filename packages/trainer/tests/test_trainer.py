@@ -431,3 +431,105 @@ def test_mid_epoch_resume_refuses_another_data_order(cfg, mlp, loss_fn, data):
         Trainer(mlp(), loss_fn, *data, cfg(resume=True, batch_size=16)).fit()
     summary = Trainer(mlp(), loss_fn, *data, cfg(resume=True, epochs=3)).fit()  # epochs may grow
     assert summary["epochs_completed"] == 3 and summary["step"] == 36
+
+
+def test_time_based_checkpoints_mid_epoch_resume_bit_exactly(
+    tmp_path, cfg, mlp, loss_fn, regression, monkeypatch
+):
+    from trainer import loop
+
+    train, val = Augmented(regression(96, seed=0)), regression(32, seed=1)
+    # 12 steps an epoch, no step-based checkpoints: only the clock makes the mid-epoch ones
+    common = dict(epochs=2, keep_last=50, checkpoint_every_minutes=2.5, ema_decay=0.9)
+    clock = {"train_calls": 0}
+    monkeypatch.setattr(loop, "monotonic", lambda: 60.0 * clock["train_calls"])
+
+    def one_minute_a_batch(model, batch):  # a fake clock: each training batch takes a minute
+        if model.training:
+            clock["train_calls"] += 1
+        return loss_fn(model, batch)
+
+    straight = mlp(dropout=0.2)
+    Trainer(
+        straight, one_minute_a_batch, train, val, cfg(run_dir=str(tmp_path / "a"), **common)
+    ).fit()
+    steps = [
+        int(p.stem.split("-")[1]) for p in ckpt.list_checkpoints(tmp_path / "a" / "checkpoints")
+    ]
+    # >= 150 s since the last save at steps 3, 6, 9 (mid-epoch), 12 (epoch end), 15, 18, ...
+    assert steps == [3, 6, 9, 12, 15, 18, 21, 24]
+
+    def killed_at_batch_17(model, batch):
+        if model.training and clock["train_calls"] == 16:
+            raise Killed
+        return one_minute_a_batch(model, batch)
+
+    clock["train_calls"] = 0
+    run_b = str(tmp_path / "b")
+    with pytest.raises(Killed):
+        Trainer(
+            mlp(dropout=0.2), killed_at_batch_17, train, val, cfg(run_dir=run_b, **common)
+        ).fit()
+    newest, state = ckpt.latest_checkpoint(tmp_path / "b" / "checkpoints")
+    assert (state["step"], state["epoch"], state["position"]) == (15, 1, 3)  # mid-epoch
+
+    resumed = mlp(dropout=0.2, seed=7)
+    summary = Trainer(
+        resumed, one_minute_a_batch, train, val, cfg(run_dir=run_b, resume=True, **common)
+    ).fit()
+    assert summary["resumed_from"] == str(newest)
+    for key, value in _weights(straight).items():
+        assert torch.equal(resumed.state_dict()[key], value), key
+
+
+def test_checkpoint_every_minutes_off_reads_no_clock(cfg, mlp, loss_fn, data, monkeypatch):
+    from trainer import loop
+
+    reads = []
+    monkeypatch.setattr(loop, "monotonic", lambda: reads.append(1) or 0.0)
+    Trainer(mlp(), loss_fn, *data, cfg(epochs=1, checkpoint_every_minutes=0)).fit()
+    assert len(reads) <= 1 + 2  # setup and the epoch end's save: never once per step
+
+
+def test_stale_checkpoint_temp_files_are_removed_on_the_next_run(cfg, mlp, loss_fn, data):
+    summary = Trainer(mlp(), loss_fn, *data, cfg(epochs=1)).fit()
+    folder = summary_run(summary) / "checkpoints"
+    stale = folder / ".step-00000099.pt.tmp-4242"  # a save that was killed mid-write
+    foreign = folder / "notes.pt.tmp-1"
+    stale.write_bytes(b"half a checkpoint")
+    foreign.write_bytes(b"not ours")
+    Trainer(mlp(), loss_fn, *data, cfg(epochs=2, resume=True)).fit()
+    assert not stale.exists() and foreign.exists()
+
+
+def test_an_unavailable_device_names_what_is_available(cfg, mlp, loss_fn, data, monkeypatch):
+    with pytest.raises(
+        ConfigError, match=r"device 'cuda:99' is not available here \(available: cpu"
+    ):
+        Trainer(mlp(), loss_fn, *data, cfg(device="cuda:99")).fit()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a CPU-only torch
+    with pytest.raises(ConfigError) as info:
+        Trainer(mlp(), loss_fn, *data, cfg(device="cuda")).fit()
+    assert str(info.value).startswith("device 'cuda' is not available here (available: cpu")
+    assert not (summary_dir(cfg)).exists()  # refused before the run directory was made
+
+
+def test_a_full_disk_during_fit_fails_cleanly(cfg, mlp, loss_fn, data, monkeypatch):
+    import errno
+
+    Trainer(mlp(), loss_fn, *data, cfg(epochs=1)).fit()
+    real_save = torch.save
+
+    def disk_fills_up(obj, fh):
+        real_save({"a": 1}, fh)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_fills_up)
+    with pytest.raises(ckpt.DiskFullError, match=r"step-00000024\.pt: no space left"):
+        Trainer(mlp(), loss_fn, *data, cfg(epochs=2, resume=True)).fit()
+    monkeypatch.undo()
+    folder = summary_dir(cfg) / "checkpoints"
+    assert [p.name for p in folder.iterdir()] == ["step-00000012.pt"]  # no temporary left
+    summary = json.loads((summary_dir(cfg) / "summary.json").read_text())
+    assert summary["status"] == "failed" and "DiskFullError" in summary["error"]
+    assert Trainer(mlp(), loss_fn, *data, cfg(epochs=2, resume=True)).fit()["step"] == 24

@@ -18,6 +18,12 @@ class ConfigError(ValueError):
     """A config file or option that cannot be used as given."""
 
 
+# data.window, in frames. Below 8 a window holds too little context to place a cut; above
+# 10 000 (5.5 minutes at 30 fps) one head's attention scores alone are 400 MB per window, and
+# a window longer than a recording is all padding
+WINDOW_FRAMES = (8, 10_000)
+
+
 @dataclass
 class DataConfig:
     n_tracks: int = 0  # 0: as many as the edits use (their highest video track shown)
@@ -61,6 +67,7 @@ class TrainSection:
     ema_decay: float = 0.0
     early_stopping_patience: int = 0
     max_steps: int = 0
+    checkpoint_every_minutes: float = 0.0  # also mid-epoch, so a kill loses at most this; 0: off
     seed: int = 0
     precision: str = "fp32"
     device: str = "auto"
@@ -221,9 +228,19 @@ def _check(config: RunConfig, source: str) -> None:
     d = config.data
     if d.view not in ("source", "sequence"):
         raise ConfigError(f"{source}: data.view must be 'source' or 'sequence', got {d.view!r}")
-    if d.n_tracks < 0 or d.window < 1 or not 0 <= d.overlap < d.window:
+    if d.n_tracks < 0:
         raise ConfigError(
-            f"{source}: need n_tracks >= 0 (0: auto), window >= 1 and 0 <= overlap < window"
+            f"{source}: data.n_tracks must be >= 0 (0: as the edits use), got {d.n_tracks}"
+        )
+    shortest, longest = WINDOW_FRAMES
+    if not shortest <= d.window <= longest:
+        raise ConfigError(
+            f"{source}: data.window must be {shortest} to {longest} frames, got {d.window}"
+        )
+    if not 0 <= d.overlap < d.window:
+        raise ConfigError(
+            f"{source}: data.overlap must be >= 0 and smaller than data.window ({d.window}), "
+            f"got {d.overlap}"
         )
     if not (0 <= d.val_fraction < 1 and 0 <= d.test_fraction < 1):
         raise ConfigError(f"{source}: data.val_fraction and data.test_fraction must be in [0, 1)")
@@ -238,3 +255,17 @@ def _check(config: RunConfig, source: str) -> None:
     s = config.smooth
     if not 0 <= s.off_threshold <= s.on_threshold <= 1:
         raise ConfigError(f"{source}: need 0 <= smooth.off_threshold <= on_threshold <= 1")
+    _check_device(config.train.device, source)
+
+
+def _check_device(device: str, source: str) -> None:
+    """train.device against this machine, when the config is read: not an AssertionError from
+    deep inside torch once training starts."""
+    if device in ("auto", "cpu"):
+        return  # always usable: no need to import torch for the default
+    from trainer import TrainerError, check_device
+
+    try:
+        check_device(device)
+    except TrainerError as err:
+        raise ConfigError(f"{source}: train.device: {err}") from None

@@ -66,6 +66,22 @@ def logging_to(path: Path):
         handler.close()
 
 
+@contextmanager
+def folder_lock(path: Path):
+    """Hold `path` for this command alone (the trainer's flock on PATH/.lock); a second command
+    gets a PipelineError naming the holder (pid, host, command, since) and writes nothing."""
+    from trainer import RunDirLockedError, lock_run_dir
+
+    try:
+        lock = lock_run_dir(path).acquire()
+    except RunDirLockedError as err:
+        raise PipelineError(str(err)) from None
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
 MARKER = ".xmlai"  # written first into every folder an xmlai command creates
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from xmlai.config import RunConfig
-from xmlai.runlog import PipelineError, claim_output, log, logging_to, write_json
+from xmlai.runlog import PipelineError, claim_output, folder_lock, log, logging_to, write_json
 
 RUN_SUMMARY = "train.json"
 INPUTS = "inputs.json"  # what a trained run needs to read a new recording like its training data
@@ -63,6 +63,12 @@ def model_config(store, config: RunConfig):
     )
 
 
+def trainer_settings(config: RunConfig) -> dict:
+    """The [train] settings that are the trainer's own (TrainConfig keys)."""
+    loss_keys = ("active_on_weight", "regression_weight")
+    return {k: v for k, v in vars(config.train).items() if k not in loss_keys}
+
+
 def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_edits=None) -> dict:
     """`train_edits`: train on these edit ids only (a subset of the split's training edits;
     `xmlai curve`); validation and test stay the split's."""
@@ -78,14 +84,19 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
     store = FrameStore(build_dir / "store")
     verified = store.verify()  # bytes changed behind an intact header would train on garbage
     claim_output(run_dir, "train", made_by_older_xmlai=OLDER_RUN)
-    trainer_dir = run_dir / "trainer"
-    resume = (trainer_dir / "checkpoints").exists()
-    started = {"settings": resume_settings(config, train_edits), "build": build_identity(build_dir)}
-    if resume:
-        check_resume(run_dir, started)
-    else:
-        write_json(run_dir / STARTED, started)
-    with logging_to(run_dir / "train.log"):
+    # from before the first write (the log) to after the last: two commands training into one
+    # folder would mix their checkpoints and leave config.json of one and trainer/ of the other
+    with folder_lock(run_dir), logging_to(run_dir / "train.log"):
+        trainer_dir = run_dir / "trainer"
+        resume = (trainer_dir / "checkpoints").exists()
+        started = {
+            "settings": resume_settings(config, train_edits),
+            "build": build_identity(build_dir),
+        }
+        if resume:
+            check_resume(run_dir, started)
+        else:
+            write_json(run_dir / STARTED, started)
         if verified:
             log.info("train: %d store arrays match their checksums", verified)
         else:
@@ -101,8 +112,7 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
             active_class_weights=(1.0, t.active_on_weight), regression_weight=t.regression_weight
         )
         loss = BatchLoss(model.config, MultiTrackLoss(weights))
-        loss_keys = ("active_on_weight", "regression_weight")
-        settings = {k: v for k, v in vars(t).items() if k not in loss_keys}
+        settings = trainer_settings(config)
         settings.update(
             progress=progress and t.progress,
             run_dir=str(trainer_dir),

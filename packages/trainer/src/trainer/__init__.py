@@ -12,7 +12,15 @@ from typing import Any
 
 from trainer.__about__ import __version__
 from trainer.config import TrainConfig, load_config
-from trainer.errors import AnomalyError, BatchError, CheckpointError, ConfigError, TrainerError
+from trainer.errors import (
+    AnomalyError,
+    BatchError,
+    CheckpointError,
+    ConfigError,
+    DiskFullError,
+    RunDirLockedError,
+    TrainerError,
+)
 
 _LAZY = {
     "Trainer": "trainer.loop",
@@ -26,6 +34,10 @@ _LAZY = {
     "epoch_batches": "trainer.data",
     "collate": "trainer.data",
     "lr_factor": "trainer.schedule",
+    "RunDirLock": "trainer.rundir",
+    "lock_run_dir": "trainer.rundir",
+    "check_device": "trainer.distributed",
+    "available_devices": "trainer.distributed",
 }
 
 __all__ = [
@@ -34,11 +46,16 @@ __all__ = [
     "BatchError",
     "CheckpointError",
     "ConfigError",
+    "DiskFullError",
+    "RunDirLock",
+    "RunDirLockedError",
     "TrainConfig",
     "TrainState",
     "Trainer",
     "TrainerError",
     "__version__",
+    "available_devices",
+    "check_device",
     "collate",
     "epoch_batches",
     "epoch_order",
@@ -46,6 +63,7 @@ __all__ = [
     "load_checkpoint",
     "load_config",
     "load_model_weights",
+    "lock_run_dir",
     "lr_factor",
     "save_checkpoint",
 ]

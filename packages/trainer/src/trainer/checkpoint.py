@@ -5,11 +5,13 @@ A checkpoint is one `torch.save`d dict of tensors and plain Python values only, 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import pickle
 import random
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainer.errors import CheckpointError
+from trainer.errors import CheckpointError, DiskFullError
 
 FORMAT = "xmlai-trainer-checkpoint"
 VERSION = 1
 _STEP_FILE = re.compile(r"^step-(\d{8,})\.pt$")
+_TEMP_FILE = re.compile(r"^\.step-\d{8,}\.pt\.tmp-\d+$")  # what temp_path names
 
 log = logging.getLogger("trainer")
 
@@ -72,7 +75,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     An interrupted save leaves at most a stray temporary file, never a half-written checkpoint."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temp_path(path)
     payload = {"format": FORMAT, "version": VERSION, **state}
     try:
         with tmp.open("wb") as fh:
@@ -80,10 +83,79 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError | RuntimeError):
+            _raise_if_disk_full(path, payload, exc)
         raise
     return path
+
+
+def temp_path(path: Path) -> Path:
+    """Where a checkpoint is written before its rename (one per process)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def remove_stale_temp_files(folder: str | Path) -> list[Path]:
+    """Delete the temporary files of saves that a killed process never finished. Only for the
+    holder of the run directory's lock: another process's save in progress looks the same."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.iterdir() if _TEMP_FILE.match(p.name)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+        log.info("removed %s, left by an interrupted checkpoint save", path)
+    return stale
+
+
+def _raise_if_disk_full(path: Path, state: dict[str, Any], exc: BaseException) -> None:
+    # torch.save reports a failed write as a RuntimeError from inline_container.cc, with the
+    # OSError(ENOSPC) of the write only in its context (and not always there)
+    free = shutil.disk_usage(path.parent).free
+    needed, basis = _space_needed(path, state)
+    if not (_is_disk_full(exc) or (isinstance(exc, RuntimeError) and free < needed)):
+        return
+    raise DiskFullError(
+        f"{path}: no space left on the device: the checkpoint needs about {_size(needed)} "
+        f"({basis}), {_size(free)} is free; the earlier checkpoints are intact: free some "
+        "space, then resume"
+    ) from exc
+
+
+def _is_disk_full(exc: BaseException | None) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _space_needed(path: Path, state: dict[str, Any]) -> tuple[int, str]:
+    previous = [p for p in list_checkpoints(path.parent) if p != path]
+    if previous:
+        return previous[-1].stat().st_size, f"the size of {previous[-1].name}"
+    return _tensor_bytes(state), "the size of its tensors"
+
+
+def _tensor_bytes(value: Any) -> int:
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_tensor_bytes(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_tensor_bytes(v) for v in value)
+    return 0
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n_bytes < 1000:
+            return f"{n_bytes:.0f} B" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    return f"{n_bytes:.1f} GB"
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from trainer.config import load_config
-from trainer.errors import ConfigError, TrainerError
+from trainer.errors import ConfigError, DiskFullError, RunDirLockedError, TrainerError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -92,9 +92,13 @@ def _run(cfg) -> None:
     )
 
 
+# what the user can fix by changing the command or the machine: exit code 2, like bad usage
+USAGE_ERRORS = (ConfigError, RunDirLockedError, DiskFullError)
+
+
 def _fail(exc: Exception) -> None:
     err.print(f"[red]error:[/red] {exc}", highlight=False)
-    raise typer.Exit(2 if isinstance(exc, ConfigError) else 1)
+    raise typer.Exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
 
 
 @app.command()

@@ -41,7 +41,7 @@ class TrainConfig:
     grad_accum_steps: int = 1
     precision: str = "fp32"  # fp32 | bf16 (CPU and CUDA autocast) | fp16 (CUDA, GradScaler)
     compile: bool = False
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps; checked against the machine
     deterministic: bool = False  # torch.use_deterministic_algorithms (warn_only)
     ema_decay: float = 0.0  # 0 disables EMA; when on, validation and best weights use the EMA
     # anomalies
@@ -53,6 +53,8 @@ class TrainConfig:
     early_stopping_patience: int = 0  # epochs without improvement before stopping; 0 = off
     early_stopping_min_delta: float = 0.0
     checkpoint_every_steps: int = 0  # 0: only at the end of each epoch
+    # also mid-epoch once this much wall time has passed since the last save; None or 0: off
+    checkpoint_every_minutes: float | None = None
     keep_last: int = 3  # newest checkpoints kept; the best one is kept on top of these
     # run directory and logging
     run_dir: str = ""  # "" -> runs/<UTC timestamp>
@@ -236,9 +238,13 @@ def _check_values(cfg: TrainConfig) -> None:
     )
     need(cfg.early_stopping_patience >= 0, "early_stopping_patience must be >= 0")
     need(cfg.checkpoint_every_steps >= 0, "checkpoint_every_steps must be >= 0")
+    need(
+        cfg.checkpoint_every_minutes is None or cfg.checkpoint_every_minutes >= 0,
+        f"checkpoint_every_minutes must be >= 0 or none, got {cfg.checkpoint_every_minutes}",
+    )
     need(cfg.keep_last >= 1, f"keep_last must be >= 1, got {cfg.keep_last}")
     need(cfg.log_every_steps >= 1, "log_every_steps must be >= 1")
     need(
-        cfg.device == "auto" or cfg.device == "cpu" or cfg.device.startswith("cuda"),
-        f"device must be auto, cpu, cuda or cuda:N, got {cfg.device!r}",
+        cfg.device in ("auto", "cpu", "mps") or cfg.device.startswith("cuda"),
+        f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}",
     )

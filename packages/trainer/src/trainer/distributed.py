@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from trainer.errors import ConfigError
+
 
 @dataclass
 class DistInfo:
@@ -26,12 +28,35 @@ class DistInfo:
         return self.rank == 0
 
 
+def available_devices() -> list[str]:
+    """The devices this torch build and machine can train on: cpu, cuda:N, mps."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        names.append("mps")
+    return names
+
+
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """auto | cpu | cuda | cuda:N | mps -> a device that exists here, or ConfigError naming
+    what does (a CPU-only torch would otherwise fail later with a bare AssertionError)."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        name = f"cuda:{local_rank}"
-    return torch.device(name)
+    resolved = f"cuda:{local_rank}" if name == "cuda" else name
+    if resolved != "cpu":
+        available = available_devices()
+        if resolved not in available:
+            raise ConfigError(
+                f"device {name!r} is not available here (available: {', '.join(available)})"
+            )
+    return torch.device(resolved)
+
+
+def check_device(name: str) -> None:
+    """Raise ConfigError unless the config value `device` can be used on this machine."""
+    resolve_device(name)
 
 
 def init_distributed(device_name: str) -> tuple[DistInfo, torch.device]:

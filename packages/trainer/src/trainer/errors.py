@@ -13,6 +13,14 @@ class CheckpointError(TrainerError):
     """A checkpoint is missing, corrupt, not a trainer checkpoint, or of another architecture."""
 
 
+class DiskFullError(CheckpointError):
+    """A checkpoint did not fit on its disk; the previous checkpoints are untouched."""
+
+
+class RunDirLockedError(TrainerError):
+    """Another command is writing this run directory; the message says who and since when."""
+
+
 class BatchError(TrainerError):
     """A batch does not fit the model (shape/dtype) or holds a sample with no real frame."""
 

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import torch
@@ -27,8 +28,8 @@ from trainer.config import TrainConfig
 from trainer.data import BatchLoader, describe_batch, empty_samples, epoch_batches, eval_batches
 from trainer.data import to_device as batch_to_device
 from trainer.ema import EMA
-from trainer.errors import AnomalyError, BatchError, ConfigError, TrainerError
-from trainer.rundir import RunDir, environment
+from trainer.errors import AnomalyError, BatchError, ConfigError, RunDirLockedError, TrainerError
+from trainer.rundir import RunDir, RunDirLock, environment
 from trainer.schedule import warmup_cosine
 
 log = logging.getLogger("trainer")
@@ -112,6 +113,9 @@ class Trainer:
         # -- run directory (rank 0 writes; the name is agreed on so every rank can read back)
         default_dir = "runs/" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         run_dir = dist_utils.broadcast_str(cfg.run_dir or default_dir, self.dist, self.device)
+        self._lock = self._lock_run_dir(run_dir)
+        if self.dist.is_main:  # the lock is ours: no other process is in the middle of a save
+            ckpt.remove_stale_temp_files(Path(run_dir) / "checkpoints")
         existing = ckpt.list_checkpoints(Path(run_dir) / "checkpoints")
         if existing and not cfg.resume:
             raise ConfigError(
@@ -170,6 +174,8 @@ class Trainer:
         self.eval_model = self.model if self.dist.enabled or not cfg.compile else self.train_model
         self._first_call = {"train": True, "val": True}
         self._grad_norm_mean: float | None = None
+        self._checkpoint_interval_s = (cfg.checkpoint_every_minutes or 0.0) * 60.0
+        self._last_save = monotonic()
 
         n_params = sum(p.numel() for p in self.model.parameters())
         log.info(
@@ -182,6 +188,20 @@ class Trainer:
             cfg.epochs,
             cfg.precision,
         )
+
+    def _lock_run_dir(self, run_dir: str) -> RunDirLock | None:
+        """Rank 0 holds the folder's lock for the whole fit; every rank learns if it could not
+        (and stops, before writing anything)."""
+        lock, refusal = None, ""
+        if self.dist.is_main:
+            try:
+                lock = RunDirLock(run_dir).acquire()
+            except RunDirLockedError as exc:
+                refusal = str(exc)
+        refusal = dist_utils.broadcast_str(refusal, self.dist, self.device)
+        if refusal:
+            raise RunDirLockedError(refusal)
+        return lock
 
     def _load_state(self, path: Path, state: dict[str, Any]) -> None:
         ckpt.check_architecture(self.model, state["model"], str(path))
@@ -311,7 +331,7 @@ class Trainer:
             group.append((loss.detach().float(), metrics, len(batches[b])))
 
             if last_in_group:
-                self._optimizer_step(group, sums, epoch, (group_start, b))
+                timed = self._optimizer_step(group, sums, epoch, (group_start, b))
                 group = []
                 self.state.position = b + 1
                 # the end of an epoch checkpoints after validation, in _end_of_epoch
@@ -319,7 +339,7 @@ class Trainer:
                 every = cfg.checkpoint_every_steps
                 periodic = every and self.state.step % every == 0
                 at_limit = cfg.max_steps and self.state.step >= cfg.max_steps
-                if mid_epoch and (periodic or at_limit):
+                if mid_epoch and (periodic or at_limit or timed):
                     self._save_checkpoint()
                 if mid_epoch and at_limit:
                     log.info("max_steps=%d reached in epoch %d", cfg.max_steps, epoch)
@@ -329,16 +349,24 @@ class Trainer:
         progress.remove_task(task)
         return False
 
-    def _optimizer_step(self, group, sums, epoch: int, batch_range: tuple[int, int]) -> None:
+    def _optimizer_step(self, group, sums, epoch: int, batch_range: tuple[int, int]) -> bool:
+        """One update from the step's micro-batches. True when checkpoint_every_minutes is due."""
         cfg = self.config
         self.scaler.unscale_(self.optimizer)  # no-op unless fp16: clip the true gradients
         max_norm = cfg.grad_clip if cfg.grad_clip else float("inf")
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
         losses = torch.stack([loss for loss, _, _ in group])
         bad_loss = (~torch.isfinite(losses)).any().float()
-        # every rank must take the same decision, or DDP deadlocks at the next all-reduce
-        flags = dist_utils.all_reduce(torch.stack([bad_loss, grad_norm.float()]), self.dist, "max")
-        bad_loss_value, norm = flags.tolist()  # the one host sync per step
+        interval = self._checkpoint_interval_s
+        timed = bool(interval) and monotonic() - self._last_save >= interval
+        flags = [bad_loss, grad_norm.float()]
+        if interval and self.dist.enabled:  # the ranks' clocks differ: one due is all due
+            flags.append(bad_loss.new_tensor(float(timed)))
+        # every rank must take the same decisions (skip, save), or DDP deadlocks at the next
+        # collective; the max over ranks decides
+        agreed = dist_utils.all_reduce(torch.stack(flags), self.dist, "max")
+        bad_loss_value, norm, *timed_on_any_rank = agreed.tolist()  # the one host sync per step
+        timed = bool(timed_on_any_rank[0]) if timed_on_any_rank else timed
         grad_ok = math.isfinite(norm)
 
         if bad_loss_value or (not grad_ok and not self.scaler.is_enabled()):
@@ -392,6 +420,7 @@ class Trainer:
                 norm,
                 self.optimizer.param_groups[0]["lr"],
             )
+        return timed
 
     def _end_of_epoch(self, epoch: int) -> dict[str, Any]:
         """Validate, record the epoch's row, track the best, checkpoint, clean up."""
@@ -472,6 +501,7 @@ class Trainer:
     # ================================================================== checkpoints
     def _save_checkpoint(self, metrics: dict[str, Any] | None = None) -> Path | None:
         # every rank takes part in gathering the RNG states; only rank 0 writes
+        self._last_save = monotonic()
         rng = dist_utils.gather_tensors(ckpt.rng_state(), self.dist, self.device)
         if self.state.position > 0:  # mid-epoch: the partial sums make the epoch's row exact
             self.state.epoch_sums = {k: v.item() for k, v in self._sums.items()}
@@ -505,6 +535,7 @@ class Trainer:
     # ================================================================== cleanup
     def _cleanup(self, status: str, error: str | None) -> None:
         if not hasattr(self, "run"):  # setup failed before the run directory existed
+            self._release_lock()
             if hasattr(self, "dist"):
                 dist_utils.shutdown(self.dist)
             return
@@ -540,10 +571,21 @@ class Trainer:
                 self.state.step,
                 self.run_dir / "summary.json",
             )
+        except OSError as exc:
+            if error is None:
+                raise
+            # a full disk that failed a checkpoint fails this too: its error is the one to show
+            log.warning("could not write summary.json after the failure: %s", exc)
         finally:
             self.run.close()
+            self._release_lock()
             _detach_console(getattr(self, "_console", None))
             dist_utils.shutdown(self.dist, together=error is None)
+
+    def _release_lock(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.release()
 
     # ================================================================== helpers
     def _autocast(self):

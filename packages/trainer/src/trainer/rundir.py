@@ -11,6 +11,7 @@ Only rank 0 writes; every other rank gets a RunDir with `enabled=False` whose me
     RUN_DIR/tensorboard/       event files (config tensorboard=true and tensorboard installed)
     RUN_DIR/checkpoints/       step-XXXXXXXX.pt, the newest keep_last plus the best
     RUN_DIR/summary.json       final status, best metric and checkpoint, counts, timings
+    RUN_DIR/.lock              held (flock) by the command writing the folder; names it
 """
 
 from __future__ import annotations
@@ -22,13 +23,24 @@ import logging
 import math
 import os
 import platform
+import shlex
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from trainer.errors import RunDirLockedError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock
+    fcntl = None
 
 log = logging.getLogger("trainer")
+
+LOCK_FILE = ".lock"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -89,6 +101,97 @@ def environment(device: str, world_size: int) -> dict[str, Any]:
     return env
 
 
+# --------------------------------------------------------------------------- the folder's lock
+class RunDirLock:
+    """An exclusive lock on a run directory, held from `acquire()` to `release()` (or a `with`).
+
+    An OS advisory lock (flock) on RUN_DIR/.lock: the kernel drops it when its process ends,
+    however it ends, so a killed command never leaves a stale lock. The file's text (pid, host,
+    command, since) only names the holder for the refusal message. Where flock is unavailable
+    (Windows, some network filesystems) the folder is used unlocked, with a warning."""
+
+    def __init__(self, folder: str | Path, command: str | None = None) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_FILE
+        self.command = command or current_command()
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> RunDirLock:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+", encoding="utf-8")  # never truncates the holder's text
+        try:
+            if not _try_flock(handle, self.path):
+                raise RunDirLockedError(
+                    f"{self.folder} is in use by {_describe_holder(handle)}; wait for it to "
+                    "finish (or stop it), then run again"
+                )
+            holder = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "command": self.command,
+                "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(holder) + "\n")
+            handle.flush()
+        except BaseException:
+            handle.close()  # closing drops a lock we may hold
+            raise
+        self._handle = handle
+        return self
+
+    def release(self) -> None:
+        # the file stays: deleting it would let a newcomer lock a new file while a waiter still
+        # holds the old one open
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> RunDirLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def lock_run_dir(folder: str | Path, command: str | None = None) -> RunDirLock:
+    """`with lock_run_dir(path):` the folder is this command's alone, or RunDirLockedError."""
+    return RunDirLock(folder, command)
+
+
+def current_command() -> str:
+    """This process's command line, as a user would have typed it (`xmlai train ...`)."""
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path(sys.executable)
+    name = program.parent.name if program.name == "__main__.py" else program.name
+    return shlex.join([name, *sys.argv[1:]]).replace("\n", " ")[:300]
+
+
+def _try_flock(handle: IO[str], path: Path) -> bool:
+    if fcntl is None:
+        log.warning("%s: no file locking on this system; the run directory is not locked", path)
+        return True
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError as exc:  # ENOLCK, EOPNOTSUPP: a filesystem without flock
+        log.warning("%s: cannot lock (%s); the run directory is not locked", path, exc.strerror)
+    return True
+
+
+def _describe_holder(handle: IO[str]) -> str:
+    handle.seek(0)
+    try:
+        holder = json.loads(handle.read())
+        return (
+            f"pid {holder['pid']} on {holder['host']} ({holder['command']}) since {holder['since']}"
+        )
+    except (ValueError, KeyError, TypeError):  # the holder is between lock and write
+        return "another process"
+
+
+# --------------------------------------------------------------------------- the folder
 class RunDir:
     def __init__(self, path: str | Path, enabled: bool = True) -> None:
         self.path = Path(path)
@@ -212,7 +315,12 @@ class RunDir:
         fig.tight_layout()
         out = self.path / "curves.png"
         tmp = self.path / f".curves.png.tmp-{os.getpid()}.png"
-        fig.savefig(tmp, dpi=100)
-        plt.close(fig)
-        os.replace(tmp, out)
+        try:
+            fig.savefig(tmp, dpi=100)
+            os.replace(tmp, out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            plt.close(fig)
         return out
