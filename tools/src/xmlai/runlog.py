@@ -107,14 +107,19 @@ def claim_output(path: Path, command: str, made_by_older_xmlai: tuple[str, ...] 
     """Use `path` for outputs that are added to or updated in place (a run resumed, a report
     rewritten): a new or empty folder, or one an xmlai command made; never a user's folder.
     `made_by_older_xmlai`: names inside that show xmlai made it before the marker existed."""
+    refuse_foreign(path, made_by_older_xmlai)
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / MARKER).exists():
+        _mark(path, command)
+
+
+def refuse_foreign(path: Path, made_by_older_xmlai: tuple[str, ...] = ()) -> None:
+    """PipelineError for a non-empty folder xmlai did not make (reads, writes nothing)."""
     if path.exists() and any(path.iterdir()) and not _made_by_xmlai(path, made_by_older_xmlai):
         raise PipelineError(
             f"{path} is not empty and was not made by xmlai ({MARKER} missing); "
             "choose a new or empty folder"
         )
-    path.mkdir(parents=True, exist_ok=True)
-    if not (path / MARKER).exists():
-        _mark(path, command)
 
 
 def _made_by_xmlai(path: Path, made_by_older_xmlai: tuple[str, ...]) -> bool:

@@ -3,15 +3,27 @@ Re-running into the same run folder resumes from its newest valid checkpoint."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
+from trainer.rundir import LOCK_FILE
 from xmlai.config import RunConfig
-from xmlai.runlog import PipelineError, claim_output, folder_lock, log, logging_to, write_json
+from xmlai.runlog import (
+    PipelineError,
+    claim_output,
+    folder_lock,
+    log,
+    logging_to,
+    refuse_foreign,
+    write_json,
+)
 
 RUN_SUMMARY = "train.json"
 INPUTS = "inputs.json"  # what a trained run needs to read a new recording like its training data
-OLDER_RUN = ("trainer",)  # what shows a run folder made before xmlai marked its folders
+# what shows xmlai made a run folder without its marker: the trainer's own folder (before
+# folders were marked), or the lock a command took on it before it wrote anything else
+OLDER_RUN = ("trainer", LOCK_FILE)
 STARTED = "started.json"  # the settings and build a run began with; a resume must match them
 # what a resumed run may change: how long it goes on, where, and what it shows
 RESUMABLE_CHANGES = (
@@ -69,24 +81,40 @@ def trainer_settings(config: RunConfig) -> dict:
     return {k: v for k, v in vars(config.train).items() if k not in loss_keys}
 
 
+@contextlib.contextmanager
+def _claimed_run(build_dir: Path, run_dir: Path):
+    """(the store, how many arrays its checksums verified), with the run folder held for this
+    command: a user's folder is refused before anything is read or written, a folder another
+    command holds before anything is read, a corrupted store before anything is written."""
+    from seqwin import FrameStore
+
+    refuse_foreign(run_dir, OLDER_RUN)
+    with contextlib.ExitStack() as held:
+        existed = run_dir.exists()
+        if existed:
+            held.enter_context(folder_lock(run_dir))
+        store = FrameStore(build_dir / "store")
+        verified = store.verify()  # bytes changed behind an intact header would train on garbage
+        claim_output(run_dir, "train", made_by_older_xmlai=OLDER_RUN)
+        if not existed:
+            held.enter_context(folder_lock(run_dir))
+        yield store, verified
+
+
 def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_edits=None) -> dict:
     """`train_edits`: train on these edit ids only (a subset of the split's training edits;
     `xmlai curve`); validation and test stay the split's."""
     import torch
 
     from mttransformer import BatchLoss, LossConfig, MultiTrackLoss, MultiTrackTransformer
-    from seqwin import FrameStore
     from trainer import TrainConfig, Trainer, load_model_weights
 
     build_dir, run_dir = Path(build_dir), Path(run_dir)
     if not (build_dir / "build.json").exists():
         raise PipelineError(f"{build_dir} is not a built set (run `xmlai build` first)")
-    store = FrameStore(build_dir / "store")
-    verified = store.verify()  # bytes changed behind an intact header would train on garbage
-    claim_output(run_dir, "train", made_by_older_xmlai=OLDER_RUN)
-    # from before the first write (the log) to after the last: two commands training into one
-    # folder would mix their checkpoints and leave config.json of one and trainer/ of the other
-    with folder_lock(run_dir), logging_to(run_dir / "train.log"):
+    # held from before the first write (the log) to after the last: two commands training into
+    # one folder would mix their checkpoints and leave config.json of one, trainer/ of the other
+    with _claimed_run(build_dir, run_dir) as (store, verified), logging_to(run_dir / "train.log"):
         trainer_dir = run_dir / "trainer"
         resume = (trainer_dir / "checkpoints").exists()
         started = {
