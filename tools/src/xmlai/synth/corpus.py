@@ -470,6 +470,18 @@ def check_out_dir(out: Path, overwrite: bool, manifest: str = "synth.json") -> N
             )
 
 
+def move_into_place(work: Path, out: Path) -> None:
+    """Rename the finished `work` folder to `out`; an existing `out` (empty, or one we may
+    replace) is moved aside first and removed after, so `out` is never half of each."""
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+        os.replace(work, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(work, out)
+
+
 def _progress(enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -603,13 +615,7 @@ def synthesize(
     log.removeHandler(handler)
     handler.close()
 
-    if out.exists():  # empty, or a corpus we may replace
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-        os.replace(work, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(work, out)
+    move_into_place(work, out)
     return SynthSummary(
         out_dir=out,
         n_edits=len(records),

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from xmlai.__about__ import __version__
-from xmlai.synth.corpus import SynthError, check_out_dir, synthesize
+from xmlai.synth.corpus import SynthError, check_out_dir, move_into_place, synthesize
 from xmlai.synth.families import draw_editor, reading_naming
 
 STYLES_MANIFEST = "styles.json"
@@ -68,11 +68,5 @@ def synthesize_styles(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-        os.replace(work, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(work, out)
+    move_into_place(work, out)
     return manifest
