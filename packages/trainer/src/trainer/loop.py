@@ -8,6 +8,7 @@ Vocabulary: a *micro-batch* is one `loss_fn` call; a *step* is one optimizer upd
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import sys
@@ -580,7 +581,17 @@ class Trainer:
             self.run.close()
             self._release_lock()
             _detach_console(getattr(self, "_console", None))
+            self._release_wrappers()
             dist_utils.shutdown(self.dist, together=error is None)
+
+    def _release_wrappers(self) -> None:
+        """Free the DDP wrapper now: it holds the process group, and one that a reference cycle
+        keeps alive until interpreter exit tears gloo down there and aborts the process
+        ("terminate called without an active exception"), after a run that succeeded."""
+        if hasattr(self, "train_model"):
+            self.train_model = self.eval_model = self.model
+            if self.dist.enabled:
+                gc.collect()
 
     def _release_lock(self) -> None:
         lock = getattr(self, "_lock", None)
