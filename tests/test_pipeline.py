@@ -93,6 +93,12 @@ def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained
     # the editor's habits are learned with the model: V1 (the main video) sits at 100 %
     habits = json.loads((trained / "run" / "inputs.json").read_text())["style"]["tracks"]
     assert len(habits) == 4 and 100.0 in habits[0]["levels"][0]
+    # decision levels were tried on the validation edits for every track with a cut there
+    calibration = json.loads((trained / "run" / "train.json").read_text())["calibration"]
+    assert calibration and set(calibration) <= {"V1", "V2", "V3", "V4"}
+    for track, facts in calibration.items():
+        assert facts["cut_f1_calibrated"] >= facts["cut_f1_configured"]
+        assert habits[int(track[1:]) - 1]["level"] == facts["level"]
     assert metrics["roles"]["main source"]["model"]["frames_truth"] > 0
     report = (trained / "run" / "evaluation" / "report.md").read_text()
     assert (

@@ -30,6 +30,9 @@ class TrackStyle:
     constant: list[bool] = field(default_factory=lambda: [False] * N_PARAMS)
     # the fastest the editor moves a parameter inside a segment, in units per second
     max_rate: list[float | None] = field(default_factory=lambda: [None] * N_PARAMS)
+    # the P(on) level this track's hysteresis band is centred on, chosen on the validation
+    # edits (xmlai.calibrate); None: the configured thresholds
+    level: float | None = None
 
     def levels_array(self, p: int) -> np.ndarray:
         return np.asarray(self.levels[p], dtype=np.float64)

@@ -64,7 +64,7 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
         base_scores = score(base_pairs, n_tracks, periods)
         used = [k for k in model_scores if model_scores[k]["frames_active_truth"] > 0]
         cutter = _dead_air_scores(store, train, held_out, truth, fps, periods)
-        boosted = _boosted_scores(store, train, held_out, truth, fps, periods, smoothing, style)
+        boosted = _boosted_scores(store, (train, val, held_out), truth, periods, smoothing, style)
         model_roles, base_roles = evaluate_roles(model_pairs), evaluate_roles(base_pairs)
         empty = {"frames_truth": 0, "frame_f1": 0.0, "boundary_f1_2frames": 0.0}
         metrics = {
@@ -145,16 +145,31 @@ def _dead_air_scores(store, train, held_out, truth, fps, periods) -> dict | None
     return {"fitted": asdict(cutter), "V1": score(pairs, n_tracks, periods)["V1"]}
 
 
-def _boosted_scores(store, train, held_out, truth, fps, periods, smoothing, style):
-    """The gradient-boosted per-frame baseline, smoothed like the model (None when LightGBM,
-    the optional `[baselines]` extra, is not installed)."""
+def _boosted_scores(store, parts, truth, periods, smoothing, style):
+    """The gradient-boosted per-frame baseline, smoothed like the model, its decision levels
+    chosen on the validation edits as the model's were (None when LightGBM, the optional
+    `[baselines]` extra, is not installed)."""
+    from dataclasses import replace
+
     from xmlai import boosted
+    from xmlai.calibrate import calibrated_style, on_frames
 
     if not boosted.available():
         log.info("evaluate: no gradient-boosted baseline (pip install 'xmlai[baselines]')")
         return None
     started = time.perf_counter()
+    train, val, held_out = parts
     model = boosted.BoostedBaseline(store, train)
+    style = EditorStyle([replace(habits, level=None) for habits in style.tracks])
+    if val and val != held_out:
+        style, _ = calibrated_style(
+            style,
+            [model.on_probability(store, e) for e in val],
+            [on_frames(store.arrays(e)["tracks"]) for e in val],
+            [float(store.edits[e].fps) for e in val],
+            smoothing,
+        )  # fmt: skip
+    fps = {e: float(store.edits[e].fps) for e in held_out}
     pairs = [
         (truth[e], boosted.boosted_tracks(model.on_probability(store, e), model.when_on,
                                           smoothing, style, fps[e]), fps[e])

@@ -22,7 +22,7 @@ from xmlai.editor_style import EditorStyle
 from xmlai.features import extract_features, media_info, recording_schemas
 from xmlai.review import most_doubtful, to_sequence_markers, track_doubts
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
-from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig, smooth_track
+from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig, smooth_track, thresholds
 from xmlai.stream import FeatureSource, recording_frames, stream_outputs
 from xmlai.train import INPUTS
 
@@ -219,7 +219,6 @@ def _smoothed_tracks(run: TrainedRun, outputs, fps: float, markers: bool):
     """One track at a time: {track: (n, 9) float32} for the tracks that are ever on, and the
     decisions worth a review marker."""
     smoothing, style = run.smoothing(), _style(run.inputs)
-    level = (smoothing.on_threshold + smoothing.off_threshold) / 2
     blocks, doubts = {}, []
     for k in range(outputs.n_tracks):
         raw = outputs.read(k)
@@ -228,6 +227,7 @@ def _smoothed_tracks(run: TrainedRun, outputs, fps: float, markers: bool):
         if block[:, 0].any():
             blocks[k] = block.astype(np.float32)
         if markers:
+            level = thresholds(smoothing, habits)[2]
             doubts += track_doubts(raw[:, 0], raw[:, 1:11], block, k, level, fps)
     return blocks, doubts
 

@@ -19,6 +19,8 @@ PARAM_TOLERANCE = np.array([0.5, 0.003, 0.003, 0.5, 0.5, 0.5, 0.5])
 # predicted values move within these bands without a keyframe: an editor's curves are constant
 # or ramps, a model's are those plus noise
 SNAP_TOLERANCE = np.array([2.5, 0.015, 0.015, 2.5, 2.5, 2.5, 2.5])
+# a calibrated band stays inside (0, 1): a threshold of 0 or 1 would never switch
+LEVEL_RANGE = (0.02, 0.98)
 # a segment or gap may be this much shorter than the editor's shortest before it is cleaned away
 MIN_LENGTH_SLACK = 0.75
 
@@ -213,10 +215,7 @@ def smooth_track(
     with the editor's habits on this track (`EditorStyle.tracks[k]`) when given."""
     out = np.tile(NEUTRAL, (len(active_prob), 1))
     tol = SNAP_TOLERANCE * config.param_tolerance_scale
-    min_on, min_off = _min_lengths(config, habits, fps)
-    on = hysteresis(active_prob, config.on_threshold, config.off_threshold)
-    on = clean_segments(place_boundaries(on, active_prob), min_on, min_off)
-    for start, end in segments(on):
+    for start, end in segments(active_frames(active_prob, config, habits, fps)):
         scores = asset_prob[start:end, 1:].sum(axis=0)  # role 0 means "none"
         out[start:end, 0] = 1
         out[start:end, 1] = 1 + int(np.argmax(scores))
@@ -230,6 +229,26 @@ def smooth_track(
                 habits.max_rate[p] / fps if habits and habits.max_rate[p] else None,
             )
     return out
+
+
+def active_frames(active_prob: np.ndarray, config: SmoothingConfig, habits=None, fps=30.0):
+    """(n,) P(on) -> (n,) bool: which frames the track is on after hysteresis, boundary
+    placement and the minimum lengths."""
+    on_threshold, off_threshold, level = thresholds(config, habits)
+    on = hysteresis(active_prob, on_threshold, off_threshold)
+    min_on, min_off = _min_lengths(config, habits, fps)
+    return clean_segments(place_boundaries(on, active_prob, level), min_on, min_off)
+
+
+def thresholds(config: SmoothingConfig, habits=None) -> tuple[float, float, float]:
+    """(on, off, level) for one track: the configured hysteresis band, centred on the level
+    chosen for this track on the validation edits when training chose one."""
+    if habits is None or habits.level is None:
+        middle = (config.on_threshold + config.off_threshold) / 2
+        return config.on_threshold, config.off_threshold, middle
+    half = (config.on_threshold - config.off_threshold) / 2
+    level = habits.level
+    return min(level + half, LEVEL_RANGE[1]), max(level - half, LEVEL_RANGE[0]), level
 
 
 def _min_lengths(config: SmoothingConfig, habits, fps: float) -> tuple[int, int]:

@@ -168,7 +168,8 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
             "trainer": summary,
             "fps": _typical_fps(store),
         }
-        write_json(run_dir / INPUTS, _inputs(store, config, result["fps"], split))
+        style, result["calibration"] = _learned_style(store, split, model, val_set, config)
+        write_json(run_dir / INPUTS, _inputs(store, config, result["fps"], split, style))
         write_json(run_dir / "config.json", config.to_dict())
         write_json(run_dir / RUN_SUMMARY, result)
     return result
@@ -218,19 +219,50 @@ def check_resume(run_dir: Path, started: dict) -> None:
         )
 
 
-def _inputs(store, config: RunConfig, fps: float, split: dict) -> dict:
-    """What prediction needs to read a new recording as the training data was read."""
+def _learned_style(store, split: dict, model, val_set, config: RunConfig):
+    """The editor's habits from the training edits, with each track's decision level chosen
+    on the validation edits (none without them) -> (EditorStyle, calibration report)."""
+    from xmlai.calibrate import calibrated_style, on_frames
+    from xmlai.editor_style import learn_editor_style
+    from xmlai.infer import predict_edits
+    from xmlai.smooth import SmoothingConfig
+
+    style = learn_editor_style(_table_edits(store, split_indices(store, split)[0]))
+    if val_set is None:
+        return style, {}
+    predictions = predict_edits(model, val_set)
+    edits = sorted(predictions)
+    truth = [on_frames(store.arrays(e)["tracks"]) for e in edits]
+    style, report = calibrated_style(
+        style,
+        [predictions[e].active_prob for e in edits],
+        truth,
+        [float(store.edits[e].fps) for e in edits],
+        SmoothingConfig(**vars(config.smooth)),
+    )
+    for track, facts in report.items():
+        log.info("train: %s decision level %s on the validation edits (cut F1 %.3f -> %.3f)",
+                 track, facts["level"] or "as configured", facts["cut_f1_configured"],
+                 facts["cut_f1_calibrated"])  # fmt: skip
+    return style, report
+
+
+def _table_edits(store, edits: list[int]) -> list:
     import numpy as np
 
+    return [
+        (np.asarray(store.arrays(e)["tracks"], dtype=np.float64), float(store.edits[e].fps))
+        for e in edits
+    ]
+
+
+def _inputs(store, config: RunConfig, fps: float, split: dict, style) -> dict:
+    """What prediction needs to read a new recording as the training data was read."""
     from xmlai.config import trained_settings
-    from xmlai.editor_style import learn_editor_style
     from xmlai.metrics import style_counts, style_summary
     from xmlai.smooth import TRACK_WIDTH
 
-    edits = [
-        (np.asarray(store.arrays(e)["tracks"], dtype=np.float64), float(store.edits[e].fps))
-        for e in split_indices(store, split)[0]
-    ]
+    edits = _table_edits(store, split_indices(store, split)[0])
     counts = [
         style_counts(tracks.reshape(len(tracks), -1, TRACK_WIDTH), fps) for tracks, fps in edits
     ]
@@ -245,7 +277,7 @@ def _inputs(store, config: RunConfig, fps: float, split: dict) -> dict:
         "modality_columns": store.manifest.get("modality_columns"),
         "normalisation": {m: v for m, v in (store.normalisation or {}).items() if m != "tracks"},
         "editor": style_summary(counts),
-        "style": learn_editor_style(edits).to_dict(),
+        "style": style.to_dict(),
     }
 
 
