@@ -75,7 +75,65 @@ def test_an_unavailable_train_device_is_named_with_what_is_available(monkeypatch
 
 def test_time_based_checkpoints_reach_the_trainers_config():
     from trainer import TrainConfig
-    from xmlai.train import trainer_settings
+    from xmlai.sections import trainer_settings
 
     config = load_config(None, {"train.checkpoint_every_minutes": 15})
-    assert TrainConfig.from_dict(trainer_settings(config)).checkpoint_every_minutes == 15.0
+    assert TrainConfig.from_dict(trainer_settings(config.train)).checkpoint_every_minutes == 15.0
+
+
+def test_model_and_train_sections_are_the_libraries_configs_with_the_pipelines_choices():
+    """Every field a user may set is the library's own, at the library's default unless the
+    pipeline chose another: a default cannot drift, a new library field appears by itself."""
+    import dataclasses
+
+    from mttransformer.config import MultiTrackConfig
+    from trainer.config import TrainConfig
+    from xmlai.config import RunConfig
+    from xmlai.sections import (
+        LOSS_KEYS,
+        MODEL_CHOICES,
+        MODEL_FROM_DATA,
+        TRAIN_CHOICES,
+        TRAIN_FROM_RUN,
+    )
+
+    config = RunConfig()
+    for section, library, choices, left_out, own in (
+        (config.model, MultiTrackConfig, MODEL_CHOICES, MODEL_FROM_DATA, {}),
+        (config.train, TrainConfig, TRAIN_CHOICES, TRAIN_FROM_RUN, LOSS_KEYS),
+    ):
+        library_fields = {f.name: f for f in dataclasses.fields(library)}
+        keys = {f.name for f in dataclasses.fields(section)}
+        assert keys == (library_fields.keys() - set(left_out)) | own.keys()
+        for key in keys - own.keys():
+            f = library_fields[key]
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            assert getattr(section, key) == choices.get(key, default), key
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model.fusion": "sum"}, r"\[model\]: .*fusion"),
+        ({"model.d_model": 100, "model.n_heads": 3}, r"\[model\]: .*d_model"),
+        ({"train.precision": "fp64"}, r"\[train\]: .*precision"),
+        ({"train.betas": [0.9]}, r"train.betas must be a list of 2"),
+    ],
+)
+def test_the_libraries_check_their_own_settings_when_the_config_is_read(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, overrides)
+
+
+def test_a_library_setting_the_pipeline_did_not_mirror_reaches_the_library(tmp_path):
+    given = {"train.grad_accum_steps": 2, "model.head_hidden": 64, "train.betas": [0.8, 0.95]}
+    config = load_config(None, {**given, "smooth.param_tolerance_scale": 2.0})
+    assert config.train.betas == (0.8, 0.95) and config.smooth.param_tolerance_scale == 2.0
+    path = tmp_path / "run.toml"
+    path.write_text(config.to_toml())
+    assert load_config(path).to_dict() == config.to_dict()
+    from xmlai.sections import model_settings, trainer_settings
+
+    assert trainer_settings(config.train)["grad_accum_steps"] == 2
+    assert "active_on_weight" not in trainer_settings(config.train)
+    assert model_settings(config.model)["head_hidden"] == 64

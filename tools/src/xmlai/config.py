@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from mediafeat import ExtractConfig
+from xmlai.sections import ModelSection, TrainSection, model_settings, trainer_settings
+from xmlai.smooth import SmoothingConfig
 
 
 class ConfigError(ValueError):
@@ -42,52 +44,6 @@ class DataConfig:
 
 
 @dataclass
-class ModelConfig:
-    d_model: int = 128
-    n_heads: int = 4
-    n_layers: int = 4
-    d_ff: int = 512
-    dropout: float = 0.1
-    fusion: str = "gated"
-    positional: str = "rotary"  # relative positions: no drift along a long recording
-    conv_kernel: int = 15  # a depthwise temporal convolution per block (0.5 s at 30 fps); 0 = none
-    # hiding a modality in training teaches the model to guess what it would have said; that
-    # guess is wrong wherever the edit depends on the feature being there, so it is off
-    modality_dropout: float = 0.0
-    given_tracks: list[int] = field(default_factory=list)  # edit completion: 0-based indices
-
-
-@dataclass
-class TrainSection:
-    epochs: int = 12
-    batch_size: int = 16
-    lr: float = 2e-3
-    weight_decay: float = 0.01
-    warmup_steps: int = 50
-    min_lr_ratio: float = 0.05
-    grad_clip: float = 1.0
-    ema_decay: float = 0.0
-    early_stopping_patience: int = 0
-    max_steps: int = 0
-    checkpoint_every_minutes: float = 0.0  # also mid-epoch, so a kill loses at most this; 0: off
-    seed: int = 0
-    precision: str = "fp32"
-    device: str = "auto"
-    progress: bool = True
-    active_on_weight: float = 2.0  # class weight of "on" in the active loss
-    regression_weight: float = 5.0  # regression targets are small numbers; let them count
-
-
-@dataclass
-class SmoothSection:
-    on_threshold: float = 0.6
-    off_threshold: float = 0.4
-    min_on_frames: int = 8
-    min_off_frames: int = 4
-    median_frames: int = 9
-
-
-@dataclass
 class PathsConfig:
     xml_dir: str = ""
     features_dir: str = ""
@@ -98,9 +54,9 @@ class PathsConfig:
 class RunConfig:
     paths: PathsConfig = field(default_factory=PathsConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainSection = field(default_factory=TrainSection)
-    smooth: SmoothSection = field(default_factory=SmoothSection)
+    model: ModelSection = field(default_factory=ModelSection)  # mttransformer's own settings
+    train: TrainSection = field(default_factory=TrainSection)  # trainer's, and the loss weights
+    smooth: SmoothingConfig = field(default_factory=SmoothingConfig)
     features: ExtractConfig = field(default_factory=ExtractConfig)  # mediafeat's own settings
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,7 +76,7 @@ class RunConfig:
 # a model is used as it was trained, whatever today's defaults say
 TRAINED_SETTINGS = (
     "data.window", "data.overlap", "data.max_gap_s",
-    *(f"smooth.{f.name}" for f in dataclasses.fields(SmoothSection)),
+    *(f"smooth.{f.name}" for f in dataclasses.fields(SmoothingConfig)),
 )  # fmt: skip
 
 
@@ -141,7 +97,7 @@ def _toml_value(value: Any) -> str:
         value = str(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return repr(value)
 
@@ -197,10 +153,15 @@ def from_dict(data: dict[str, Any], source: str = "<config>") -> RunConfig:
             raise ConfigError(f"{source}: [{section}] must be a table")
         target = getattr(config, section)
         hints = typing.get_type_hints(type(target))
+        given = {}
         for key, value in values.items():
             if key not in hints:
                 raise ConfigError(f"{source}: unknown key {section}.{key} (known: {sorted(hints)})")
-            setattr(target, key, _coerce(value, hints[key], f"{source}: {section}.{key}"))
+            given[key] = _coerce(value, hints[key], f"{source}: {section}.{key}")
+        try:  # a section may be a library's frozen config, which checks itself
+            setattr(config, section, dataclasses.replace(target, **given))
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{source}: [{section}]: {err}") from None
     _check(config, source)
     return config
 
@@ -217,6 +178,15 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be a list, got {value!r}")
         (inner,) = typing.get_args(hint)
         return [_coerce(v, inner, where) for v in value]
+    if origin is tuple:  # tuple[int, ...] or a fixed tuple[float, float]; TOML gives a list
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        inner = typing.get_args(hint)
+        if len(inner) == 2 and inner[1] is Ellipsis:
+            return tuple(_coerce(v, inner[0], where) for v in value)
+        if len(value) != len(inner):
+            raise ConfigError(f"{where} must be a list of {len(inner)}, got {value!r}")
+        return tuple(_coerce(v, h, where) for v, h in zip(value, inner, strict=True))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, float, str, bool) and not (
@@ -257,7 +227,29 @@ def _check(config: RunConfig, source: str) -> None:
     s = config.smooth
     if not 0 <= s.off_threshold <= s.on_threshold <= 1:
         raise ConfigError(f"{source}: need 0 <= smooth.off_threshold <= on_threshold <= 1")
+    _check_libraries(config, source)
     _check_device(config.train.device, source)
+
+
+def _check_libraries(config: RunConfig, source: str) -> None:
+    """The [model] and [train] values as the libraries check them, when the config is read
+    (a stand-in modality and track count: the real ones come from the build)."""
+    from mttransformer.config import MultiTrackConfig
+    from trainer.config import TrainConfig
+
+    settings = model_settings(config.model)
+    stand_in = {
+        "modalities": {"features": 1},
+        "n_tracks": max(settings["given_tracks"], default=0) + 2,
+    }
+    for section, build in (
+        ("model", lambda: MultiTrackConfig(**settings, **stand_in)),
+        ("train", lambda: TrainConfig(**trainer_settings(config.train))),
+    ):
+        try:
+            build()
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{source}: [{section}]: {err}") from None
 
 
 def _check_device(device: str, source: str) -> None:

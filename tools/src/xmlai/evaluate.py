@@ -14,7 +14,6 @@ from xmlai.editor_style import EditorStyle
 from xmlai.metrics import baseline_predictor, evaluate_roles
 from xmlai.metrics import evaluate as score
 from xmlai.runlog import PipelineError, claim_output, log, logging_to, write_json, write_text
-from xmlai.smooth import SmoothingConfig
 from xmlai.train import INPUTS
 
 OLDER_REPORT = ("evaluate.log",)  # what shows a report folder made before xmlai marked folders
@@ -48,7 +47,7 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
             store, edits=held_out, length=config.data.window, overlap=config.data.overlap
         )
         predictions = predict_edits(model, dataset)
-        smoothing = SmoothingConfig(**vars(config.smooth))
+        smoothing = config.smooth
         style = editor_style(run_dir, store.n_tracks)
         truth = {e: np.asarray(store.arrays(e)["tracks"], dtype=np.float64) for e in held_out}
         fps = {e: float(store.edits[e].fps) for e in held_out}

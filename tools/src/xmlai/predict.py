@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from rich.progress import track
 
-from xmlai.config import TRAINED_SETTINGS, RunConfig, SmoothSection, trained_settings
+from xmlai.config import TRAINED_SETTINGS, RunConfig, trained_settings
 from xmlai.editor_style import EditorStyle
 from xmlai.features import extract_features, media_info, recording_schemas
 from xmlai.review import most_doubtful, to_sequence_markers, track_doubts
@@ -74,7 +74,7 @@ class TrainedRun:
 
     def smoothing(self) -> SmoothingConfig:
         return SmoothingConfig(**{
-            f.name: self.settings[f"smooth.{f.name}"] for f in fields(SmoothSection)
+            f.name: self.settings[f"smooth.{f.name}"] for f in fields(SmoothingConfig)
         })  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from xmlai.runlog import (
     refuse_foreign,
     write_json,
 )
+from xmlai.sections import model_settings, trainer_settings
 
 RUN_SUMMARY = "train.json"
 INPUTS = "inputs.json"  # what a trained run needs to read a new recording like its training data
@@ -28,7 +29,9 @@ STARTED = "started.json"  # the settings and build a run began with; a resume mu
 # what a resumed run may change: how long it goes on, where, and what it shows
 RESUMABLE_CHANGES = (
     "train.epochs", "train.max_steps", "train.early_stopping_patience", "train.progress",
-    "train.device",
+    "train.device", "train.num_workers", "train.log_every_steps", "train.tensorboard",
+    "train.plots", "train.keep_last", "train.checkpoint_every_steps",
+    "train.checkpoint_every_minutes",
 )  # fmt: skip
 
 
@@ -55,30 +58,16 @@ def window_datasets(store, split: dict, config: RunConfig):
 
 
 def model_config(store, config: RunConfig):
+    """The [model] section with what the build decides: the modalities and their widths, the
+    track count, and the longest window the model may be given."""
     from mttransformer import MultiTrackConfig
 
-    m = config.model
     return MultiTrackConfig(
+        **model_settings(config.model),
         modalities={name: int(store.widths[name]) for name in store.modalities},
         n_tracks=store.n_tracks,
-        given_tracks=tuple(m.given_tracks),
-        d_model=m.d_model,
-        n_heads=m.n_heads,
-        n_layers=m.n_layers,
-        d_ff=m.d_ff,
-        dropout=m.dropout,
-        fusion=m.fusion,
-        positional=m.positional,
-        conv_kernel=m.conv_kernel,
-        modality_dropout=m.modality_dropout,
         max_frames=max(8192, int(max(store.n_frames)) + config.data.window),
     )
-
-
-def trainer_settings(config: RunConfig) -> dict:
-    """The [train] settings that are the trainer's own (TrainConfig keys)."""
-    loss_keys = ("active_on_weight", "regression_weight")
-    return {k: v for k, v in vars(config.train).items() if k not in loss_keys}
 
 
 @contextlib.contextmanager
@@ -140,13 +129,8 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
             active_class_weights=(1.0, t.active_on_weight), regression_weight=t.regression_weight
         )
         loss = BatchLoss(model.config, MultiTrackLoss(weights))
-        settings = trainer_settings(config)
-        settings.update(
-            progress=progress and t.progress,
-            run_dir=str(trainer_dir),
-            resume=resume,
-            log_every_steps=20,
-        )
+        settings = trainer_settings(config.train)
+        settings.update(progress=progress and t.progress, run_dir=str(trainer_dir), resume=resume)
         log.info(
             "train: %d train / %d val windows, %d parameters",
             len(train_set),
@@ -211,7 +195,8 @@ def check_resume(run_dir: Path, started: dict) -> None:
             "(or `xmlai run --overwrite`)"
         )
     old, new = before.get("settings", {}), json.loads(json.dumps(started["settings"]))
-    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    # a key the run's record lacks is a setting newer than the run: it trained at its default
+    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
     if changed:
         raise PipelineError(
             f"{run_dir} was started with other settings ({', '.join(changed)}); resume it with "
@@ -225,7 +210,6 @@ def _learned_style(store, split: dict, model, val_set, config: RunConfig):
     from xmlai.calibrate import calibrated_style, on_frames
     from xmlai.editor_style import learn_editor_style
     from xmlai.infer import predict_edits
-    from xmlai.smooth import SmoothingConfig
 
     style = learn_editor_style(_table_edits(store, split_indices(store, split)[0]))
     if val_set is None:
@@ -238,7 +222,7 @@ def _learned_style(store, split: dict, model, val_set, config: RunConfig):
         [predictions[e].active_prob for e in edits],
         truth,
         [float(store.edits[e].fps) for e in edits],
-        SmoothingConfig(**vars(config.smooth)),
+        config.smooth,
     )
     for track, facts in report.items():
         log.info("train: %s decision level %s on the validation edits (cut F1 %.3f -> %.3f)",
