@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xml2csv import reduce_keyframes
 from xmlai.metrics import baseline_predictor, boundary_f1, evaluate, evaluate_roles, macro_f1
 from xmlai.smooth import (
     SmoothingConfig,
     clean_segments,
     hysteresis,
     keyframed,
-    reduce_to_keyframes,
     segments,
     smooth_tracks,
 )
@@ -23,11 +23,12 @@ from xmlai.smooth import (
 
 @settings(max_examples=80, deadline=None)
 @given(values=st.lists(st.floats(-500, 500), min_size=1, max_size=200), tol=st.floats(0.01, 5))
-def test_keyframe_reduction_stays_within_tolerance_and_keeps_endpoints(values, tol):
+def test_smoothing_keyframes_are_the_writers_and_stay_within_tolerance(values, tol):
     v = np.array(values)
-    idx = reduce_to_keyframes(v, tol)
-    assert idx[0] == 0 and idx[-1] == len(v) - 1
-    rebuilt = np.interp(np.arange(len(v)), idx, v[idx])
+    rebuilt, count = keyframed(v, tol)
+    idx = reduce_keyframes(v, tol)  # the xmeml writer's reduction
+    assert idx[0] == 0 and (idx[-1] == len(v) - 1 or idx == [0])
+    assert count == (1 if np.ptp(v) <= tol else len(idx))
     assert np.all(np.abs(rebuilt - v) <= tol + 1e-9)
 
 
@@ -152,3 +153,23 @@ def test_a_cut_within_one_sample_period_counts_in_the_sample_column():
     scores = score([(truth, pred, 30.0)], 1, sample_frames=[6])["V1"]
     assert scores["boundary_f1_2frames"] == 0.0 and scores["boundary_f1_sample"] == 1.0
     assert score([(truth, pred, 30.0)], 1)["V1"]["boundary_f1_sample"] is None
+
+
+def test_the_keyframes_counted_are_the_ones_the_writer_writes():
+    from xml2csv.keyframes import DEFAULT_PARAMETERS, DEFAULT_TOLERANCE, filter_elements
+    from xmlai.metrics import PARAMETER_COLUMNS, keyframes
+    from xmlai.smooth import NEUTRAL
+
+    n = 60
+    block = np.tile(NEUTRAL, (n, 1))
+    block[:, 0] = 1
+    block[:, 2] = np.linspace(100, 130, n)  # a zoom ramp
+    block[:, 3], block[:, 4] = np.linspace(0, 0.3, n), np.linspace(0, -0.2, n)  # one move
+    block[:30, 0] = 0  # one active segment, frames 30..59: one written item
+    on = block[:, 0] > 0.5
+    item = {c: block[30:, 2 + p] for p, c in enumerate(PARAMETER_COLUMNS)}
+    written = filter_elements(DEFAULT_PARAMETERS, item, 0, DEFAULT_TOLERANCE)
+    assert keyframes(block, on) == sum(len(f.findall(".//keyframe")) for f in written) == 4
+    held = np.tile(NEUTRAL, (n, 1))
+    held[:, :3] = (1, 2, 130)
+    assert keyframes(held, held[:, 0] > 0.5) == 0  # one value written, no <keyframe>

@@ -760,6 +760,45 @@ def test_point_parameters_share_keyframes_within_each_components_tolerance(x, y_
     assert (error <= np.array(tolerance) + 1e-9).all()
 
 
+CURVE = st.lists(st.tuples(st.integers(1, 30), st.floats(-3, 3)), min_size=1, max_size=4)
+
+
+def curve(pieces, start: float, n: int) -> np.ndarray:
+    """A piecewise-linear curve of n frames (the shape a smoothed prediction has)."""
+    values = [start]
+    for length, slope in pieces:
+        values += [values[-1] + slope * (i + 1) for i in range(length)]
+    return np.resize(np.array(values), n)
+
+
+@FAST
+@given(
+    n=st.integers(1, 120),
+    scale=CURVE, pos=CURVE, crop=CURVE,
+    start=st.tuples(st.floats(50, 150), st.floats(-0.5, 0.5), st.floats(0, 20)),
+    still=st.sets(st.sampled_from([p.column for p in DEFAULT_PARAMETERS])),
+)  # fmt: skip
+def test_written_keyframes_counts_the_keyframes_the_filters_hold(n, scale, pos, crop, start, still):
+    from xml2csv.keyframes import filter_elements, written_keyframes
+
+    block = {
+        "scale": curve(scale, start[0], n),
+        "pos_x": curve(pos, start[1], n) / 10,
+        "pos_y": curve(pos[::-1], -start[1], n) / 10,
+        "crop_left": curve(crop, start[2], n),
+        "crop_right": np.zeros(n),
+        "crop_top": curve(crop[::-1], start[2], n),
+        "crop_bottom": np.zeros(n),
+    }
+    for column in still:  # some parameters held at their default: no filter for them
+        block[column] = np.full(
+            n, next(p.default for p in DEFAULT_PARAMETERS if p.column == column)
+        )
+    filters = filter_elements(DEFAULT_PARAMETERS, block, 0, DEFAULT_TOLERANCE)
+    held = sum(len(f.findall(".//keyframe")) for f in filters)
+    assert written_keyframes(block) == held
+
+
 def test_tolerance_is_configurable_and_bounds_the_read_back_error(tmp_path):
     n = 200
     asset = np.ones((n, 1), dtype=np.int64)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from xmlai.smooth import NEUTRAL, PARAM_TOLERANCE, TRACK_WIDTH, keyframed, segments
+from xml2csv import DEFAULT_PARAMETERS, written_keyframes
+from xmlai.smooth import NEUTRAL, TRACK_WIDTH, segments
+
+PARAMETER_COLUMNS = tuple(p.column for p in DEFAULT_PARAMETERS)  # the block's columns 2..8
 
 ASSET_CLASSES = 10
 
@@ -64,8 +67,13 @@ def jitter(values: np.ndarray, active: np.ndarray) -> float:
     return total / count if count else 0.0
 
 
-def keyframes(values: np.ndarray, active: np.ndarray, tolerance: float) -> int:
-    return sum(keyframed(values[s:e], tolerance)[1] for s, e in segments(active))
+def keyframes(block: np.ndarray, active: np.ndarray) -> int:
+    """The `<keyframe>`s the xmeml writer writes for one track's (n, 9) block, one item per
+    active segment: what is counted is what a written edit holds."""
+    return sum(
+        written_keyframes({c: block[s:e, 2 + p] for p, c in enumerate(PARAMETER_COLUMNS)})
+        for s, e in segments(active)
+    )
 
 
 class Accumulator:
@@ -109,8 +117,8 @@ class Accumulator:
         for p in (0, 1, 2):  # scale and position drive the look; crops rarely animate
             self.jitter_pred += jitter(pred[:, 2 + p], pa)
             self.jitter_truth += jitter(truth[:, 2 + p], ta)
-            self.kf_pred += keyframes(pred[:, 2 + p], pa, PARAM_TOLERANCE[p])
-            self.kf_truth += keyframes(truth[:, 2 + p], ta, PARAM_TOLERANCE[p])
+        self.kf_pred += keyframes(pred, pa)
+        self.kf_truth += keyframes(truth, ta)
         self.jitter_n += 1
         self.minutes += len(truth) / fps / 60
 
@@ -231,9 +239,7 @@ def style_counts(blocks: np.ndarray, fps: float) -> dict:
         "tracks": 0,
     }
     for k in np.flatnonzero(on.any(axis=0)):
-        counts["keyframes"] += sum(
-            keyframes(blocks[:, k, 2 + p], on[:, k], PARAM_TOLERANCE[p]) for p in range(3)
-        )
+        counts["keyframes"] += keyframes(blocks[:, k], on[:, k])
         counts["jitter"] += jitter(blocks[:, k, 2], on[:, k])
         counts["tracks"] += 1
     return counts

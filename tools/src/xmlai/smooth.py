@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from xml2csv import reduce_keyframes
+
 if TYPE_CHECKING:
     from xmlai.editor_style import EditorStyle
 
@@ -89,38 +91,14 @@ def clean_segments(active: np.ndarray, min_on: int, min_off: int) -> np.ndarray:
     return out
 
 
-def reduce_to_keyframes(values: np.ndarray, tolerance: float) -> np.ndarray:
-    """Indices of a piecewise-linear path through `values` within `tolerance` of every frame
-    (Ramer-Douglas-Peucker on the max vertical error), endpoints always kept."""
-    n = len(values)
-    if n <= 2:
-        return np.arange(n)
-    keep = np.zeros(n, dtype=bool)
-    keep[[0, n - 1]] = True
-    stack = [(0, n - 1)]
-    x = np.arange(n)
-    while stack:
-        a, b = stack.pop()
-        if b - a < 2:
-            continue
-        line = values[a] + (values[b] - values[a]) * (x[a + 1 : b] - a) / (b - a)
-        err = np.abs(values[a + 1 : b] - line)
-        worst = int(np.argmax(err))
-        if err[worst] > tolerance:
-            mid = a + 1 + worst
-            keep[mid] = True
-            stack += [(a, mid), (mid, b)]
-    return np.flatnonzero(keep)
-
-
 def keyframed(values: np.ndarray, tolerance: float) -> tuple[np.ndarray, int]:
-    """The values rebuilt from their reduced keyframes, and how many keyframes that took
-    (a constant run is one value, counted as 1)."""
+    """The values rebuilt from their keyframes, reduced as the xmeml writer reduces them, and
+    how many that took (a constant run is one value, counted as 1)."""
     if len(values) == 0:
         return values, 0
     if np.ptp(values) <= tolerance:
         return np.full_like(values, np.median(values)), 1
-    idx = reduce_to_keyframes(values, tolerance)
+    idx = reduce_keyframes(values, tolerance)
     return np.interp(np.arange(len(values)), idx, values[idx]), len(idx)
 
 
@@ -175,7 +153,7 @@ def editor_curve(
     if constant or np.ptp(values) <= 2 * tolerance:
         return np.full_like(values, snap(np.median(values), levels, tolerance))
     smooth = running_median(values, median_frames)
-    knots = reduce_to_keyframes(smooth, tolerance)
+    knots = reduce_keyframes(smooth, tolerance)
     curve = np.interp(np.arange(len(values)), knots, snap(smooth[knots], levels, tolerance))
     if max_step:
         curve = keyframed(limit_rate(curve, max_step), tolerance)[0]

@@ -7,7 +7,7 @@
 
 from xml2csv.__about__ import __version__
 from xml2csv.errors import NoXmlFilesError, OutputError, XmemlError
-from xml2csv.keyframes import DEFAULT_TOLERANCE, Tolerance, reduce_keyframes
+from xml2csv.keyframes import DEFAULT_TOLERANCE, Tolerance, reduce_keyframes, written_keyframes
 from xml2csv.media import SourceMedia, media_url
 from xml2csv.model import Marker, Timeline
 from xml2csv.params import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS, ParameterSpec
@@ -42,5 +42,6 @@ __all__ = [
     "structure_problems",
     "track_columns",
     "write_xmeml",
+    "written_keyframes",
     "xmeml_bytes",
 ]

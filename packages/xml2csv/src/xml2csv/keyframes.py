@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from lxml.builder import E
 
+from xml2csv.params import DEFAULT_PARAMETERS, ParameterSpec
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -122,18 +124,8 @@ def filter_elements(specs, block: dict[str, np.ndarray], in_: int, tolerance: To
     """`<filter>`s for one item: one per effect with a value off its default by more than the
     tolerance (Basic Motion, Crop, ...). `block` maps column -> the item's frames; keyframe
     `when`s are on the media axis, `in_ + offset`."""
-    by_effect: dict[str, list] = {}
-    for spec in specs:
-        by_effect.setdefault(spec.effect_ids[0], []).append(spec)
     filters = []
-    for effect_id, group in by_effect.items():
-        if all(
-            (np.abs(block[s.column] - s.default) <= tolerance.of(s.column)).all() for s in group
-        ):
-            continue
-        by_param: dict[str, list] = {}
-        for spec in group:
-            by_param.setdefault(spec.parameter_id, []).append(spec)
+    for effect_id, by_param in _written_effects(specs, block, tolerance).items():
         parameters = [
             _parameter(
                 pid, parts, np.column_stack([block[s.column] for s in parts]), in_, tolerance
@@ -147,6 +139,42 @@ def filter_elements(specs, block: dict[str, np.ndarray], in_: int, tolerance: To
         )  # fmt: skip
         filters.append(E.filter(E.enabled("TRUE"), effect))
     return filters
+
+
+def written_keyframes(
+    block: dict[str, np.ndarray],
+    tolerance: Tolerance = DEFAULT_TOLERANCE,
+    specs: tuple[ParameterSpec, ...] = DEFAULT_PARAMETERS,
+) -> int:
+    """How many `<keyframe>`s `filter_elements` writes for one item (`block`: column -> the
+    item's frames): a parameter that holds one value writes none, a point parameter's
+    components share theirs. Counting with this counts what a written edit holds."""
+    count = 0
+    for by_param in _written_effects(specs, block, tolerance).values():
+        for parts in by_param.values():
+            values = np.column_stack([block[s.column] for s in parts])
+            kept = len(reduce_keyframes(values, [tolerance.of(s.column) for s in parts]))
+            count += kept if kept > 1 else 0
+    return count
+
+
+def _written_effects(specs, block, tolerance: Tolerance) -> dict[str, dict[str, list]]:
+    """{effect id: {parameter id: its specs}} for the effects written: those with a value off
+    its default by more than the tolerance somewhere in the item."""
+    by_effect: dict[str, list] = {}
+    for spec in specs:
+        by_effect.setdefault(spec.effect_ids[0], []).append(spec)
+    written = {}
+    for effect_id, group in by_effect.items():
+        if all(
+            (np.abs(block[s.column] - s.default) <= tolerance.of(s.column)).all() for s in group
+        ):
+            continue
+        by_param: dict[str, list] = {}
+        for spec in group:
+            by_param.setdefault(spec.parameter_id, []).append(spec)
+        written[effect_id] = by_param
+    return written
 
 
 def _parameter(param_id: str, parts, values: np.ndarray, in_: int, tolerance: Tolerance):
