@@ -103,13 +103,41 @@ def align(
     source at that frame (mask 0). `max_gap_s=None` uses `default_max_gap`."""
     schema = schema or FeatureSchema()
     table = load_features(feature_table, schema, source)
-    t = table.times
-    x = np.asarray(frames_s, dtype=np.float64).reshape(-1)
-    n, m, d = len(x), len(t), len(table.columns)
-    gap_limit = default_max_gap(t) if max_gap_s is None else float(max_gap_s)
-    tol = schema.time_tolerance_s
+    gap_limit = default_max_gap(table.times) if max_gap_s is None else float(max_gap_s)
+    frames = _neighbours(np.asarray(frames_s, dtype=np.float64).reshape(-1), table.times,
+                         schema.time_tolerance_s, gap_limit)  # fmt: skip
+    columns = _ColumnPlan.of(table, frames, schema.cut_similarity)
+    out, missing = _gathered(table.values, frames, columns, check=bool(table.nonfinite))
+    zero_filled = int(missing.sum()) if missing is not None else 0
+    if missing is not None and not zero_filled:
+        missing = None
+    report = _report(table, len(frames.mask), frames.mask, frames.exact, frames.interp,
+                     frames.in_gap, frames.finite, gap_limit, zero_filled, schema)  # fmt: skip
+    resolved = table.resolved
+    return Aligned(
+        out, frames.mask, list(table.columns), dict(resolved.kinds), dict(resolved.groups),
+        missing, report,
+    )  # fmt: skip
 
-    # Neighbours: l = last sample with t <= x, r = first with t >= x (both clipped).
+
+@dataclass
+class _Neighbours:
+    """Per target frame: which samples it reads (i, j) and with what weight of j (w)."""
+
+    finite: np.ndarray  # (n,) bool: the frame has a target time
+    exact: np.ndarray  # within the tolerance of a sample: takes it
+    interp: np.ndarray  # between two samples no further apart than the gap limit
+    in_gap: np.ndarray  # between two samples further apart
+    mask: np.ndarray  # exact | interp: the features are real there
+    lft: np.ndarray  # the last sample at or before the frame
+    i: np.ndarray
+    j: np.ndarray
+    w: np.ndarray  # (n,) float32 in [0, 1]
+
+
+def _neighbours(x: np.ndarray, t: np.ndarray, tol: float, gap_limit: float) -> _Neighbours:
+    """One searchsorted: l = last sample with t <= x, r = first with t >= x (both clipped)."""
+    m = len(t)
     finite = np.isfinite(x)
     xs = np.where(finite, x, t[0])
     right = np.searchsorted(t, xs, side="left")
@@ -123,84 +151,95 @@ def align(
     between = inside & ~exact
     in_gap = between & (span > gap_limit)
     interp = between & ~in_gap
-    mask = exact | interp
-
     nearest = np.where(dist_r < dist_l, r, lft)
     i = np.where(exact, nearest, np.where(interp, lft, 0))
     j = np.where(interp, r, i)
-    w = np.zeros(n, dtype=np.float32)
+    w = np.zeros(len(x), dtype=np.float32)
     w[interp] = ((xs[interp] - t[lft[interp]]) / span[interp]).astype(np.float32)
     np.clip(w, 0.0, 1.0, out=w)
+    return _Neighbours(finite, exact, interp, in_gap, exact | interp, lft, i, j, w)
 
-    cols = table.columns
-    kinds = table.resolved.kinds
-    groups = table.resolved.groups
-    col_index = {c: k for k, c in enumerate(cols)}
-    cont = np.array([k for k, c in enumerate(cols) if kinds[c] == "continuous"], dtype=np.intp)
-    prev = np.array(
-        [k for k, c in enumerate(cols) if kinds[c] in ("binary", "discrete")], dtype=np.intp
-    )
-    flat = np.sort(np.concatenate([cont, prev]))  # every non-embedding column
-    group_plans = []
-    for gcols in groups.values():
-        lo = col_index[gcols[0]]
-        sl = slice(lo, lo + len(gcols))
-        plan = _embedding_plan(table.values[:, sl], interp, lft, i, j, w, schema.cut_similarity)
-        group_plans.append((sl, *plan))
 
-    values = table.values
+@dataclass
+class _ColumnPlan:
+    """How each column is combined: the non-embedding ones together (`flat`; those read from
+    the previous sample at `prev_pos` within it), each embedding group by its own weights."""
+
+    flat: np.ndarray
+    prev_pos: np.ndarray
+    groups: list  # (slice, gi, gj, alpha, beta) per embedding group
+
+    @classmethod
+    def of(cls, table: FeatureTable, frames: _Neighbours, cut_similarity: float) -> _ColumnPlan:
+        cols, kinds = table.columns, table.resolved.kinds
+        col_index = {c: k for k, c in enumerate(cols)}
+        cont = np.array([k for k, c in enumerate(cols) if kinds[c] == "continuous"], np.intp)
+        prev = np.array(
+            [k for k, c in enumerate(cols) if kinds[c] in ("binary", "discrete")], np.intp
+        )
+        flat = np.sort(np.concatenate([cont, prev]))  # every non-embedding column
+        groups = []
+        for gcols in table.resolved.groups.values():
+            lo = col_index[gcols[0]]
+            sl = slice(lo, lo + len(gcols))
+            plan = _embedding_plan(table.values[:, sl], frames.interp, frames.lft, frames.i,
+                                   frames.j, frames.w, cut_similarity)  # fmt: skip
+            groups.append((sl, *plan))
+        return cls(flat, np.searchsorted(flat, prev), groups)
+
+
+def _gathered(values, frames: _Neighbours, plan: _ColumnPlan, check: bool):
+    """(n, D) float32 aligned values and the (n, D) bool cells zero-filled (None when no
+    cell can be: only tables with NaN/inf, or zero-norm embeddings, need the check)."""
+    n, d = len(frames.mask), values.shape[1]
     out = np.empty((n, d), dtype=np.float32)
-    # Only tables with NaN/inf (or zero-norm embeddings) need the per-cell check.
-    check = bool(table.nonfinite) or any(bool(np.isnan(p[3][mask]).any()) for p in group_plans)
+    check = check or any(bool(np.isnan(p[3][frames.mask]).any()) for p in plan.groups)
     missing = np.zeros((n, d), dtype=bool) if check else None
     chunk = max(256, _CHUNK_BYTES // max(1, 4 * d))
-    flat_vals = values[:, flat] if len(flat) else None
-    prev_pos = np.searchsorted(flat, prev)
-    flat_is_range = len(flat) and flat[-1] - flat[0] + 1 == len(flat)
-    any_off = not bool(mask.all())
-
+    flat_vals = values[:, plan.flat] if len(plan.flat) else None
     with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf cells: zero-filled below
         for s in range(0, n, chunk):
-            e = min(n, s + chunk)
-            ii, jj, ww = i[s:e], j[s:e], w[s:e, None]
+            rows = slice(s, min(n, s + chunk))
             if flat_vals is not None:
-                a = flat_vals[ii]
-                b = flat_vals[jj]
-                res = b - a
-                res *= ww
-                res += a
-                # Rounding must not carry a value past its neighbours.
-                np.clip(res, np.minimum(a, b), np.maximum(a, b), out=res)
-                if len(prev):
-                    res[:, prev_pos] = a[:, prev_pos]
-                if flat_is_range:
-                    out[s:e, flat[0] : flat[-1] + 1] = res
-                else:
-                    out[s:e, flat] = res
-            for sl, gi, gj, alpha, beta in group_plans:
-                gv = values[:, sl]
-                a = gv[gi[s:e]]
-                a *= alpha[s:e, None]
-                b = gv[gj[s:e]]
-                b *= beta[s:e, None]
-                np.add(a, b, out=out[s:e, sl])
-            if missing is not None:
-                bad = ~np.isfinite(out[s:e])
-                if bad.any():
-                    out[s:e][bad] = 0.0
-                    missing[s:e] = bad
-            if any_off:
-                off = ~mask[s:e]
-                if off.any():
-                    out[s:e][off] = 0.0
-                    if missing is not None:
-                        missing[s:e][off] = False
+                _gather_flat(out, rows, flat_vals, frames, plan)
+            for sl, gi, gj, alpha, beta in plan.groups:
+                a = values[:, sl][gi[rows]]
+                a *= alpha[rows, None]
+                b = values[:, sl][gj[rows]]
+                b *= beta[rows, None]
+                np.add(a, b, out=out[rows, sl])
+            _zero_unreal(out, missing, rows, frames.mask)
+    return out, missing
 
-    zero_filled = int(missing.sum()) if missing is not None else 0
-    if missing is not None and not zero_filled:
-        missing = None
-    report = _report(table, n, mask, exact, interp, in_gap, finite, gap_limit, zero_filled, schema)
-    return Aligned(out, mask, list(cols), dict(kinds), dict(groups), missing, report)
+
+def _gather_flat(out, rows: slice, flat_vals, frames: _Neighbours, plan: _ColumnPlan) -> None:
+    a = flat_vals[frames.i[rows]]
+    b = flat_vals[frames.j[rows]]
+    res = b - a
+    res *= frames.w[rows, None]
+    res += a
+    np.clip(res, np.minimum(a, b), np.maximum(a, b), out=res)  # rounding stays between them
+    if len(plan.prev_pos):
+        res[:, plan.prev_pos] = a[:, plan.prev_pos]
+    flat = plan.flat
+    if flat[-1] - flat[0] + 1 == len(flat):  # one slice: a view, not a scatter
+        out[rows, flat[0] : flat[-1] + 1] = res
+    else:
+        out[rows, flat] = res
+
+
+def _zero_unreal(out, missing, rows: slice, mask) -> None:
+    """Zeros for NaN/inf cells (flagged in `missing`) and for rows under mask 0 (not flagged)."""
+    if missing is not None:
+        bad = ~np.isfinite(out[rows])
+        if bad.any():
+            out[rows][bad] = 0.0
+            missing[rows] = bad
+    off = ~mask[rows]
+    if off.any():
+        out[rows][off] = 0.0
+        if missing is not None:
+            missing[rows][off] = False
 
 
 def _embedding_plan(

@@ -161,22 +161,36 @@ def _is_contiguous(indices: list[int]) -> bool:
 def resolve_columns(
     dtypes: dict[str, np.dtype], schema: FeatureSchema, source: str = "<table>"
 ) -> ResolvedColumns:
-    """Apply `schema` to a table header (`{column: dtype}`, in file order)."""
+    """Apply `schema` to a table header (`{column: dtype}`, in file order): find the time
+    column, then the embedding groups the schema declares, the kinds it declares, the groups
+    it did not declare, the kinds of what is left, and the order the columns are read in."""
     names = list(dtypes)
+    time = _time_column(names, schema, source)
+    candidates = [c for c in names if c != time]
+    indexed = _indexed_groups(candidates)
+    groups = _declared_groups(indexed, schema, source)
+    kinds, ignored = _declared_kinds(candidates, groups, schema)
+    groups.update(_detected_groups(indexed, groups, kinds, ignored, schema))
+    dropped = _numeric_kinds(candidates, dtypes, kinds, groups, ignored, source)
+    warnings = [f"dropped non-numeric columns: {dropped}"] if dropped else []
+    columns = _file_order(candidates, kinds, groups)
+    absent = _absent_declared(names, schema, kinds, columns)
+    if absent:
+        warnings.append(f"dimension mismatch: declared columns missing, filled with 0: {absent}")
+    return ResolvedColumns(time, columns, kinds, groups, absent, dropped, ignored, warnings)
+
+
+def _time_column(names: list[str], schema: FeatureSchema, source: str) -> str:
     time = find_time_column(names, schema)
     if time is None:
         wanted = schema.time_column or f"one of {list(TIME_ALIASES)}"
         raise FeatureTableError(f"no time column ({wanted}); columns: {names[:12]}", source=source)
+    return time
 
-    kinds: dict[str, str] = {}
-    dropped: list[str] = []
-    ignored: list[str] = []
-    warnings: list[str] = []
-    groups: dict[str, list[str]] = {}
-    candidates = [c for c in names if c != time]
-    indexed = _indexed_groups(candidates)
 
-    # Declared embedding groups first: their width is part of the contract.
+def _declared_groups(indexed, schema: FeatureSchema, source: str) -> dict[str, list[str]]:
+    """The embedding groups the schema declares: their width is part of the contract."""
+    groups = {}
     for prefix, width in schema.embeddings.items():
         members = indexed.get(prefix, {})
         if not members:
@@ -190,9 +204,14 @@ def resolve_columns(
                 where=f"columns {prefix}_*",
             )
         groups[prefix] = [members[i] for i in order]
+    return groups
 
+
+def _declared_kinds(candidates, groups, schema: FeatureSchema) -> tuple[dict, list[str]]:
+    """({column: kind} the schema names, [columns it ignores]) outside the declared groups."""
     claimed = {c for cols in groups.values() for c in cols}
     matchers = _kind_matchers(schema)
+    kinds, ignored = {}, []
     for c in candidates:
         if c in claimed:
             continue
@@ -201,8 +220,14 @@ def resolve_columns(
             ignored.append(c)
         elif kind is not None:
             kinds[c] = kind
+    return kinds, ignored
 
-    # Auto-detected embedding groups among the columns nobody declared.
+
+def _detected_groups(indexed, groups, kinds, ignored, schema: FeatureSchema) -> dict:
+    """Embedding groups among the columns nobody declared: contiguous `prefix_N` runs at
+    least `embedding_min_width` wide."""
+    claimed = {c for cols in groups.values() for c in cols}
+    found = {}
     for prefix, members in indexed.items():
         order = sorted(members)
         free = all(members[i] not in kinds and members[i] not in claimed for i in order)
@@ -213,12 +238,18 @@ def resolve_columns(
             and _is_contiguous(order)
             and not any(members[i] in ignored for i in order)
         ):
-            groups[prefix] = [members[i] for i in order]
-            claimed.update(groups[prefix])
+            found[prefix] = [members[i] for i in order]
+            claimed.update(found[prefix])
+    return found
 
+
+def _numeric_kinds(candidates, dtypes, kinds, groups, ignored, source: str) -> list[str]:
+    """Give every numeric column its kind (embedding members, then binary or continuous by
+    dtype) in `kinds`; -> the non-numeric columns, dropped."""
     for cols in groups.values():
         for c in cols:
             kinds[c] = "embedding"
+    dropped = []
     for c in candidates:
         if c in ignored:
             continue
@@ -230,14 +261,14 @@ def resolve_columns(
             continue
         if c not in kinds:
             kinds[c] = "binary" if pd.api.types.is_bool_dtype(dt) else "continuous"
-
-    for prefix, cols in list(groups.items()):
+    for prefix, cols in groups.items():
         if any(c in dropped for c in cols):
             raise SchemaError(f"embedding group {prefix!r} has non-numeric columns", source=source)
-    if dropped:
-        warnings.append(f"dropped non-numeric columns: {dropped}")
+    return dropped
 
-    # Output order: file order, each embedding group in one block at its first column.
+
+def _file_order(candidates, kinds, groups) -> list[str]:
+    """The columns read, in file order, each embedding group in one block at its first column."""
     columns: list[str] = []
     placed: set[str] = set()
     group_of = {c: g for g, cols in groups.items() for c in cols}
@@ -247,7 +278,12 @@ def resolve_columns(
         block = groups[group_of[c]] if c in group_of else [c]
         columns.extend(block)
         placed.update(block)
+    return columns
 
+
+def _absent_declared(names, schema: FeatureSchema, kinds, columns) -> list[str]:
+    """Columns the user declared by exact name that the table lacks: added to `kinds` and
+    `columns`, to be filled with 0 (the default patterns are globs and never count)."""
     declared_exact = [
         (kind, e)
         for kind, entries in (
@@ -262,10 +298,7 @@ def resolve_columns(
     absent = []
     for kind, e in declared_exact:
         if e.lower() not in lowered and e not in absent:
-            # Only names the user declared matter; the default patterns are globs.
             absent.append(e)
             kinds[e] = kind
             columns.append(e)
-    if absent:
-        warnings.append(f"dimension mismatch: declared columns missing, filled with 0: {absent}")
-    return ResolvedColumns(time, columns, kinds, groups, absent, dropped, ignored, warnings)
+    return absent
