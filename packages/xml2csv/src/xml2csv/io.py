@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from trackcore.atomic import atomic_path
+
 FORMATS = ("csv", "parquet")
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Run `write(tmp)` on a temporary file beside `path`, then rename it into place. The file
-    is made with open("x"), not mkstemp, so it has the user's umask (mkstemp's is 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    tmp.open("x").close()
-    try:
+def atomic_write(path: Path, write: Callable[[Path], None], suffix: str = "") -> None:
+    """Run `write(tmp)` on a temporary file beside `path`, then rename it into place
+    (`trackcore.atomic.atomic_path`: made with open("x"), so it has the user's umask; removed
+    when `write` raises). `suffix` ends the temporary's name, for writers that need one."""
+    with atomic_path(path, suffix) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_table(table: pd.DataFrame, path: Path, fmt: str | None = None) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trackcore import FIELDS, PARAMETER_NAMES
+
 
 @dataclass(frozen=True)
 class ParameterSpec:
@@ -23,15 +25,26 @@ BASIC_MOTION = ("basic", "basic motion", "motion")
 CROP = ("crop",)
 OPACITY = ("opacity",)
 
-DEFAULT_PARAMETERS: tuple[ParameterSpec, ...] = (
-    ParameterSpec("scale", BASIC_MOTION, "scale", 100.0, unit="percent"),
-    ParameterSpec("pos_x", BASIC_MOTION, "center", 0.0, "horiz", "frame widths from centre"),
-    ParameterSpec("pos_y", BASIC_MOTION, "center", 0.0, "vert", "frame heights from centre, +down"),
-    ParameterSpec("crop_left", CROP, "left", 0.0, unit="percent of source"),
-    ParameterSpec("crop_right", CROP, "right", 0.0, unit="percent of source"),
-    ParameterSpec("crop_top", CROP, "top", 0.0, unit="percent of source"),
-    ParameterSpec("crop_bottom", CROP, "bottom", 0.0, unit="percent of source"),
-)
+# Where xmeml keeps each parameter of the track layout (trackcore.layout): effect, parameter,
+# component. Defaults and units are the layout's.
+_XMEML_PLACES = {
+    "scale": (BASIC_MOTION, "scale", None),
+    "pos_x": (BASIC_MOTION, "center", "horiz"),
+    "pos_y": (BASIC_MOTION, "center", "vert"),
+    "crop_left": (CROP, "left", None),
+    "crop_right": (CROP, "right", None),
+    "crop_top": (CROP, "top", None),
+    "crop_bottom": (CROP, "bottom", None),
+}
+
+
+def _layout_spec(name: str) -> ParameterSpec:
+    effects, parameter, component = _XMEML_PLACES[name]
+    field = FIELDS[name]
+    return ParameterSpec(name, effects, parameter, field.neutral, component, field.unit)
+
+
+DEFAULT_PARAMETERS: tuple[ParameterSpec, ...] = tuple(_layout_spec(n) for n in PARAMETER_NAMES)
 
 OPTIONAL_PARAMETERS: dict[str, ParameterSpec] = {
     "rotation": ParameterSpec("rotation", BASIC_MOTION, "rotation", 0.0, unit="degrees, CCW+"),

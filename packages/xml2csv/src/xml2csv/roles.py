@@ -1,29 +1,19 @@
 """Asset roles (SPEC.md) decided from a rule table that users can extend.
 
-Ids: 0 none, 1 main source on its base track, 2 main source re-used as an overlay,
-3 other video, 4 still image, 5 text/title, 6 solid/matte/slug, 7 nested sequence,
-8 other generator or graphic, 9 unresolved.
+Ids (`AssetRole`, defined by the shared contract `trackcore.layout` and re-exported here):
+0 none, 1 main source on its base track, 2 main source re-used as an overlay, 3 other video,
+4 still image, 5 text/title, 6 solid/matte/slug, 7 nested sequence, 8 other generator or
+graphic, 9 unresolved.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import IntEnum
 
+from trackcore import N_ASSETS, AssetRole
 from xml2csv.model import Item, MediaFile
 
-
-class AssetRole(IntEnum):
-    NONE = 0
-    MAIN_SOURCE = 1
-    MAIN_SOURCE_OVERLAY = 2
-    OTHER_VIDEO = 3
-    STILL_IMAGE = 4
-    TEXT = 5
-    MATTE = 6
-    NESTED_SEQUENCE = 7
-    OTHER_GRAPHIC = 8
-    UNRESOLVED = 9
+__all__ = ["DEFAULT_RULES", "N_ASSETS", "AssetRole", "AssetRules"]
 
 
 def _fold(names) -> frozenset[str]:

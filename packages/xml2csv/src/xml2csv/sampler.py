@@ -7,18 +7,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import trackcore
+from trackcore import ACTIVE, ASSET, FIELD_NAMES
 from xml2csv.model import Filter, Item, Sequence, Timeline
-from xml2csv.params import DEFAULT_PARAMETERS, ParameterSpec, parameter_set
+from xml2csv.params import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS, ParameterSpec, parameter_set
 from xml2csv.roles import DEFAULT_RULES, AssetRules
 
 PPRO_TICKS_PER_SECOND = 254_016_000_000
-META_COLUMNS = ["edit_id", "source_video_name", "frame", "timestamp", "source_timestamp"]
+META_COLUMNS = list(trackcore.META_COLUMNS)
+ROLE_FIELDS = (FIELD_NAMES[ACTIVE], FIELD_NAMES[ASSET])  # the integer columns of a block
 
 
 def track_columns(n_tracks: int, parameters=DEFAULT_PARAMETERS) -> list[str]:
-    """`t01_active, t01_asset, t01_scale, ...` in the order every table uses."""
-    names = ["active", "asset", *(spec.column for spec in parameters)]
+    """`t01_active, t01_asset, t01_scale, ...` in the order every table uses (with the default
+    parameters, `trackcore.track_columns`)."""
+    names = [*ROLE_FIELDS, *(spec.column for spec in parameters)]
     return [f"t{k:02d}_{name}" for k in range(1, n_tracks + 1) for name in names]
+
+
+# what an inactive track holds: the layout's neutral values, an optional parameter's default
+_NEUTRAL = {f.name: f.neutral for f in trackcore.TRACK_FIELDS} | {
+    s.column: s.default for s in OPTIONAL_PARAMETERS.values()
+}
 
 
 def default_edit_id(timeline: Timeline) -> str:
@@ -100,7 +110,7 @@ def sample(
         },
         index=pd.RangeIndex(n),
     )
-    role_names = [f"t{k:02d}_{c}" for k in range(1, n_tracks + 1) for c in ("active", "asset")]
+    role_names = [f"t{k:02d}_{c}" for k in range(1, n_tracks + 1) for c in ROLE_FIELDS]
     value_names = [f"t{k:02d}_{s.column}" for k in range(1, n_tracks + 1) for s in specs]
     blocks = [
         meta,
@@ -134,12 +144,14 @@ def sample_source_view(timeline: Timeline, table: pd.DataFrame | None = None, **
     kept = first_seq_frame >= 0
 
     track_cols = [c for c in table.columns if c not in META_COLUMNS]
-    neutral = [100.0 if col.endswith(("_scale", "_opacity")) else 0.0 for col in track_cols]
+    specs = kwargs.get("parameters") or ()
+    defaults = _NEUTRAL | {spec.column: spec.default for spec in specs}
+    neutral = [defaults.get(col.partition("_")[2], 0.0) for col in track_cols]
     body = np.tile(np.array(neutral), (n_src, 1))
     body[kept] = table[track_cols].to_numpy(dtype=np.float64)[first_seq_frame[kept]]
     view = pd.DataFrame(body, columns=track_cols)
     for col in track_cols:
-        if col.endswith(("_active", "_asset")):
+        if col.partition("_")[2] in ROLE_FIELDS:
             view[col] = view[col].astype(np.int8)
     timestamps = np.arange(n_src) / fps
     meta = pd.DataFrame(

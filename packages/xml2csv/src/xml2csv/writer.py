@@ -29,13 +29,16 @@ from xml2csv.media import SourceMedia, media_url, timecode_frames
 from xml2csv.model import Marker
 from xml2csv.names import source_name
 from xml2csv.params import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS, ParameterSpec
-from xml2csv.roles import AssetRole
+from xml2csv.roles import N_ASSETS, AssetRole
+from xml2csv.sampler import track_columns
 
 DEFAULT_TRANSITION_FRAMES = 10
 DEFAULT_SIZE = (1920, 1080)
 NTSC_RATES = (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001))
 PLACEHOLDER_FOLDER = "file://localhost/xmlai-placeholders/"
 MAIN_ROLES = (AssetRole.MAIN_SOURCE, AssetRole.MAIN_SOURCE_OVERLAY)
+MAIN, OVERLAY = MAIN_ROLES
+NONE = AssetRole.NONE
 # placeholder files the editor relinks: (file name prefix, extension) per role
 PLACEHOLDER_FILES = {
     AssetRole.OTHER_VIDEO: ("broll", ".mov"),
@@ -253,9 +256,9 @@ class _Plan:
         if not np.array_equal(frames, np.arange(n)):
             raise ValueError("column 'frame' must be 0, 1, ..., n-1 (one row per frame, in order)")
         active = _whole(table, "active", n_tracks, 0, 1)
-        asset = _whole(table, "asset", n_tracks, 0, 9)
-        _where_bad(active & (asset == 0), "is active with asset 0 (no role)", n_tracks)
-        _where_bad(~active & (asset != 0), "is inactive with a non-zero asset", n_tracks)
+        asset = _whole(table, "asset", n_tracks, int(NONE), N_ASSETS - 1)
+        _where_bad(active & (asset == NONE), "is active with asset 0 (no role)", n_tracks)
+        _where_bad(~active & (asset != NONE), "is inactive with a non-zero asset", n_tracks)
         values = {
             s.column: table[[f"t{k:02d}_{s.column}" for k in range(1, n_tracks + 1)]].to_numpy(
                 dtype=np.float64
@@ -264,7 +267,7 @@ class _Plan:
         }
         for column, block in values.items():
             _where_bad(active & ~np.isfinite(block), f"has a non-finite {column}", n_tracks)
-        main = active & ((asset == 1) | (asset == 2))
+        main = active & np.isin(asset, MAIN_ROLES)
         if main.any() and "source_timestamp" not in table:
             raise ValueError(
                 "roles 1/2 show the main source: a 'source_timestamp' column is needed"
@@ -275,7 +278,7 @@ class _Plan:
         seconds = table["source_timestamp"].to_numpy(float) if has_time else np.full(n, np.nan)
         source_frames = np.rint(seconds * float(fps))
         source_frames[~(source_frames >= 0)] = np.nan
-        role1 = (active & (asset == 1)).sum(axis=0)
+        role1 = (active & (asset == MAIN)).sum(axis=0)
         base = int(np.argmax(role1)) if role1.any() else None
         owner = _owner(main, base)
         plan = cls(n, fps, active, asset, specs, values, source_frames, base, owner, [])
@@ -287,7 +290,7 @@ class _Plan:
         """A run of role 3 is often several clips; written as one placeholder file longer than
         the main source's share, the reader would take it for the main source. Cut such runs
         into near-equal items that each cover fewer frames than roles 1/2 together."""
-        limit = int(np.isin(self.asset, (1, 2)).sum()) - 1
+        limit = int(np.isin(self.asset, MAIN_ROLES).sum()) - 1
         if limit < 1:
             return
         for items in self.tracks:
@@ -301,12 +304,12 @@ class _Plan:
                     ]
 
     def _items(self, col: int) -> list[_Item]:
-        code = np.where(self.active[:, col], self.asset[:, col], 0)
+        code = np.where(self.active[:, col], self.asset[:, col], NONE)
         bounds = [0, *(np.flatnonzero(np.diff(code)) + 1).tolist(), self.n]
         items = []
         for s, e in pairwise(bounds):
-            role = int(code[s]) if e > s else 0
-            if role in (1, 2):
+            role = int(code[s]) if e > s else NONE
+            if role in MAIN_ROLES:
                 items += self._main_items(col, role, s, e)
             elif role:
                 items.append(_Item(col + 1, role, s, e))
@@ -352,8 +355,8 @@ class _Plan:
                 if not (
                     cut in wanted
                     and a.end == cut
-                    and a.role in (1, 2)
-                    and b.role in (1, 2)
+                    and a.role in MAIN_ROLES
+                    and b.role in MAIN_ROLES
                     and a.out != b.in_  # a jump in source time: a cut, not a split
                 ):
                     continue
@@ -393,8 +396,8 @@ class _Plan:
     def roundtrip_problems(self, table: pd.DataFrame) -> list[str]:
         """The conditions of `write_xmeml`'s docstring that this table breaks."""
         problems = []
-        role1 = (self.asset == 1).sum(axis=0)
-        role2 = (self.asset == 2).sum(axis=0)
+        role1 = (self.asset == MAIN).sum(axis=0)
+        role2 = (self.asset == OVERLAY).sum(axis=0)
         if (role1 > 0).sum() > 1:
             problems.append(f"role 1 on several tracks: {_names(np.flatnonzero(role1))}")
         if role2.any() and self.base is None:
@@ -411,7 +414,7 @@ class _Plan:
                 "role 3 with fewer than 2 main-source frames: a placeholder file would be "
                 "read as the main source"
             )
-        shown = ((self.asset == 1) | (self.asset == 2)).any(axis=1)
+        shown = np.isin(self.asset, MAIN_ROLES).any(axis=1)
         seconds = (
             table["source_timestamp"].to_numpy(float)
             if "source_timestamp" in table
@@ -454,8 +457,7 @@ def _layout(table: pd.DataFrame) -> tuple[int, list[ParameterSpec]]:
         n_tracks += 1
     if n_tracks == 0:
         missing.append("t01_active")
-    names = ["active", "asset", *(s.column for s in DEFAULT_PARAMETERS)]
-    missing += [f"t{k:02d}_{c}" for k in range(1, n_tracks + 1) for c in names]
+    missing += track_columns(n_tracks, DEFAULT_PARAMETERS)
     missing = [c for c in missing if c not in table]
     if missing:
         raise ValueError(
