@@ -358,3 +358,26 @@ def test_a_store_has_the_users_modes_so_others_sharing_the_folder_can_read_it(co
     assert stat.S_IMODE(store.stat().st_mode) == 0o775
     for path in [store / "manifest.json", store / "alignment.json", *store.glob("edits/*/*")]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o664, path
+
+
+def test_a_modality_name_is_canonical_when_it_enters_so_the_store_holds_no_other(corpus):
+    """`x.face-mesh.csv` is the modality `face_mesh` at build (trackcore's one rule), so the
+    manifest the readers check holds only canonical names; a name asked for explicitly is
+    canonicalised the same way."""
+    from trackcore import check_modality_name, read_manifest
+
+    (corpus["features"] / "Video A.face-mesh.csv").write_text("time,x\n0,1\n30,2\n")
+    summary = build_frame_store(corpus["tracks"], corpus["features"], corpus["root"] / "s")
+    assert summary.modalities == ["audio", "face_mesh", "visual"]
+    manifest = read_manifest(corpus["root"] / "s")  # the one reader accepts what was written
+    assert [check_modality_name(m) for m in manifest.modalities] == summary.modalities
+    assert manifest.layout_version == 1
+    explicit = build_frame_store(
+        corpus["tracks"], corpus["features"], corpus["root"] / "t", modalities=["Face-Mesh"]
+    )
+    assert explicit.modalities == ["face_mesh"]
+    for bad in (["2d"], ["tracks"], ["given_tracks"]):
+        with pytest.raises(StoreError, match="not allowed"):
+            build_frame_store(
+                corpus["tracks"], corpus["features"], corpus["root"] / "u", modalities=bad
+            )

@@ -22,6 +22,8 @@ from urllib.parse import unquote, urlparse
 
 from featalign.errors import FeatAlignError
 from featalign.tables import CSV_SUFFIXES, PARQUET_SUFFIXES
+from trackcore.modality import MODALITY_NAME as MODALITY_NAME  # re-exported
+from trackcore.modality import MODALITY_NAME_RULE, canonical_modality_name
 
 log = logging.getLogger("featalign")
 
@@ -30,9 +32,8 @@ FEATURE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
 SIDE_FILE_SUFFIXES = (".json", ".toml", ".log", ".lock", ".srt", ".vtt", ".txt", ".md")
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 DEFAULT_NAMING = ("{stem}/{modality}.{ext}", "{stem}.{modality}.{ext}")
-# one rule for every library: a modality name becomes a file name, a column prefix and a key
-MODALITY_NAME = re.compile(r"[a-z][a-z0-9_]*")
-MODALITY_NAME_RULE = "a letter, then letters, digits or '_' ('-' and spaces read as '_')"
+# one rule for every library (trackcore.modality): a modality name becomes a file name, a
+# column prefix and a key; MODALITY_NAME and MODALITY_NAME_RULE are trackcore's
 _SHOWN_NAMES = 5  # file names quoted when nothing matches
 _FIELD_PATTERNS = {
     "stem": r"(?P<stem>[^/]+)",  # greedy: the longest stem that leaves a modality
@@ -92,9 +93,9 @@ def _clean(name: str) -> str:
 
 
 def modality_name(raw: str) -> str | None:
-    """'Face-Mesh' -> 'face_mesh'; None for a name the rule refuses."""
-    name = re.sub(r"[- ]", "_", _clean(raw))
-    return name if MODALITY_NAME.fullmatch(name) else None
+    """'Face-Mesh' -> 'face_mesh' (URL-decoded, then `trackcore.canonical_modality_name`);
+    None for a name the rule refuses."""
+    return canonical_modality_name(unquote(raw))
 
 
 def video_keys(name: str) -> list[str]:

@@ -12,36 +12,30 @@ number of arrays. The track table's regression columns use the same class (`for_
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from pathlib import Path
 
 import numpy as np
 
+import trackcore
 from featalign.errors import SchemaError
+from trackcore import ACTIVE, PARAMETERS, TRACK_WIDTH, track_columns
+from trackcore.atomic import write_text
 
-TRACK_FIELDS = (
-    "active", "asset", "scale", "pos_x", "pos_y",
-    "crop_left", "crop_right", "crop_top", "crop_bottom",
-)  # fmt: skip
-TRACK_NEUTRAL = (0.0, 0.0, 100.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # an inactive track's values
-
-
-def track_columns(n_tracks: int) -> list[str]:
-    """`t01_active ... t{N}_crop_bottom`, the track table / frame store column order."""
-    return [f"t{k:02d}_{f}" for k in range(1, n_tracks + 1) for f in TRACK_FIELDS]
+TRACK_FIELDS = trackcore.FIELD_NAMES  # the field names in block order (trackcore.layout)
+TRACK_NEUTRAL = trackcore.TRACK_NEUTRAL  # an inactive track's values
 
 
 def track_kinds(n_tracks: int) -> dict[str, str]:
-    kind = {"active": "binary", "asset": "discrete"}
-    return {c: kind.get(c[4:], "continuous") for c in track_columns(n_tracks)}
+    """Column -> featalign kind of the track table's columns, from the layout."""
+    kinds = [f.kind for f in trackcore.TRACK_FIELDS]
+    return dict(zip(track_columns(n_tracks), kinds * n_tracks, strict=True))
 
 
 def mask_inactive_tracks(tracks: np.ndarray) -> np.ndarray:
-    """(n, N*9) -> float64 copy with the 7 parameters of inactive tracks set to NaN, so the
-    statistics describe what the editor did, not the neutral filler."""
-    x = np.array(tracks, dtype=np.float64).reshape(len(tracks), -1, 9)
-    x[..., 2:][x[..., 0] < 0.5] = np.nan
+    """(n, N*9) -> float64 copy with the regression parameters of inactive tracks set to NaN,
+    so the statistics describe what the editor did, not the neutral filler."""
+    x = np.array(tracks, dtype=np.float64).reshape(len(tracks), -1, TRACK_WIDTH)
+    x[..., PARAMETERS][x[..., ACTIVE] < 0.5] = np.nan
     return x.reshape(len(tracks), -1)
 
 
@@ -174,15 +168,6 @@ class Normaliser:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """A temporary sibling renamed into place. Created with open("x"), not mkstemp: the file
-    gets the user's umask (mkstemp's 0600 hid stores from the others sharing a folder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    handle = tmp.open("x", encoding="utf-8")
-    try:
-        with handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """A temporary sibling renamed into place (`trackcore.atomic.write_text`): the file gets
+    the user's umask (mkstemp's 0600 hid stores from the others sharing a folder)."""
+    write_text(path, text)

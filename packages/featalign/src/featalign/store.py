@@ -1,6 +1,6 @@
 """Build the frame store (SPEC.md / BRIEF.md layout) for a set of edits.
 
-    STORE/manifest.json                      written last
+    STORE/manifest.json                      written last (trackcore.manifest: the format)
     STORE/alignment.json                     per edit and modality: the AlignmentReport
     STORE/edits/<key>/tracks.npy             float32 (n, N*9)
     STORE/edits/<key>/<modality>.npy         float32 (n, D_m)
@@ -17,11 +17,9 @@ recorded in `StoreSummary.failures` and its modality mask is 0.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
-import secrets
 import shutil
 import unicodedata
 from collections import OrderedDict
@@ -35,13 +33,7 @@ import pandas as pd
 
 from featalign.alignment import align
 from featalign.errors import FeatAlignError, StoreError, TrackTableError
-from featalign.matching import (
-    MODALITY_NAME,
-    MODALITY_NAME_RULE,
-    FeatureIndex,
-    discover_features,
-    index_from_mapping,
-)
+from featalign.matching import FeatureIndex, discover_features, index_from_mapping
 from featalign.normalise import (
     Normaliser,
     mask_inactive_tracks,
@@ -50,22 +42,21 @@ from featalign.normalise import (
 )
 from featalign.schema import FeatureSchema, resolve_columns
 from featalign.tables import FeatureTable, load_features, read_table
+from trackcore import META_COLUMNS as META_COLUMNS  # re-exported: the track table's metadata
+from trackcore import TRACK_NEUTRAL, TRACK_WIDTH
+from trackcore import count_tracks as count_tracks  # re-exported: tNN_active columns
+from trackcore import manifest as store_manifest
+from trackcore.atomic import replace_dir, temp_dir
+from trackcore.modality import MODALITY_RULE, RESERVED_NAMES, canonical_modality_name
+from trackcore.modality import is_modality_name as _valid_modality
 
 log = logging.getLogger("featalign")
 
-META_COLUMNS = ("edit_id", "source_video_name", "frame", "timestamp", "source_timestamp")
-STORE_FORMAT = "xmlai-framestore"
-STORE_VERSION = 1
-# Modality names become file names and window keys next to these.
-RESERVED = frozenset(
-    {"tracks", "modality_mask", "frame_mask", "start_frame", "edit_index", "timestamps"}
-)
-MODALITY_RULE = f"{MODALITY_NAME_RULE}, not " + "/".join(sorted(RESERVED))
-CHECKSUM = "sha256"  # each digest in the manifest is written "sha256:<hex>"
-
-
-def _valid_modality(name: str) -> bool:
-    return bool(MODALITY_NAME.fullmatch(name)) and name not in RESERVED
+STORE_FORMAT = store_manifest.FORMAT
+STORE_VERSION = store_manifest.FORMAT_VERSION
+# Modality names become file names and window keys next to these (trackcore.modality).
+RESERVED = RESERVED_NAMES
+CHECKSUM = store_manifest.CHECKSUM  # each digest in the manifest is written "sha256:<hex>"
 
 
 @dataclass
@@ -115,11 +106,6 @@ def read_track_tables(tracks) -> tuple[list[tuple[str, pd.DataFrame]], list[dict
     return tables, failures
 
 
-def count_tracks(columns: Sequence[str]) -> int:
-    found = [int(m[1]) for c in columns if (m := re.fullmatch(r"t(\d{2})_active", str(c)))]
-    return max(found, default=0)
-
-
 def _fps_of(edit: pd.DataFrame, timestamps: np.ndarray) -> Fraction | None:
     if "fps" in edit.columns and np.isfinite(edit["fps"].iloc[0]):
         return Fraction(float(edit["fps"].iloc[0])).limit_denominator(1001)
@@ -146,13 +132,13 @@ def edit_arrays(
     cols = track_columns(n_tracks)
     present = [c for c in cols if c in edit.columns]
     have = count_tracks(edit.columns)
-    tracks = np.tile(np.array([0, 0, 100, 0, 0, 0, 0, 0, 0], np.float32), (len(edit), n_tracks))
+    tracks = np.tile(np.array(TRACK_NEUTRAL, np.float32), (len(edit), n_tracks))
     try:
         block = edit[present].to_numpy(dtype=np.float32, na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise TrackTableError(f"non-numeric track values ({exc})", source=source) from None
     tracks[:, [cols.index(c) for c in present]] = block
-    if have * 9 > len(present) and have <= n_tracks:
+    if have * TRACK_WIDTH > len(present) and have <= n_tracks:
         missing = sorted(set(track_columns(have)) - set(present))
         raise TrackTableError(
             f"missing track columns {missing[:5]}", source=source, where=f"edit {edit_id!r}"
@@ -268,12 +254,12 @@ def _collect_edits(tracks) -> tuple[list, list, list[dict]]:
 
 def _select_modalities(index: FeatureIndex, modalities) -> tuple[list[str], list[str]]:
     """The store's modalities in mask order, and warnings for discovered names refused."""
-    if modalities is not None:
-        bad = [m for m in modalities if not _valid_modality(m.casefold())]
+    if modalities is not None:  # canonical, as discovered names are: 'Face-Mesh' is face_mesh
+        bad = [m for m in modalities if not _valid_modality(canonical_modality_name(m))]
         if bad:
             raise StoreError(f"modality names {bad} are not allowed ({MODALITY_RULE})")
     mods, skipped = [], []
-    for m in (m.casefold() for m in (modalities or index.modalities)):
+    for m in (canonical_modality_name(m) or m for m in (modalities or index.modalities)):
         if _valid_modality(m):
             mods.append(m)
         else:
@@ -355,9 +341,7 @@ def build_frame_store(
 
     warnings += [f"{src}: more than {n_tracks} tracks; kept the first {n_tracks}" for src in wide]
     summary = StoreSummary(out_dir, n_tracks, mods, failures=failures, warnings=warnings)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{secrets.token_hex(4)}")
-    tmp.mkdir()  # not mkdtemp: the store gets the user's umask, not 0700
+    tmp = temp_dir(out_dir)  # beside it, with the user's umask (trackcore.atomic)
     try:
         manifest_edits, reports = _write_edits(
             edits, index, mods, layouts, schemas, max_gap_s, n_tracks, normalise, tmp, summary,
@@ -376,20 +360,17 @@ def build_frame_store(
         for entry in manifest_edits:  # the arrays as they stay: after normalisation
             folder = tmp / "edits" / entry["key"]
             entry["checksums"] = {f.name: file_checksum(f) for f in sorted(folder.glob("*.npy"))}
-        manifest = {
-            "format": STORE_FORMAT,
-            "version": STORE_VERSION,
-            "n_tracks": n_tracks,
-            "track_columns": track_columns(n_tracks),
-            "modalities": mods,
-            "modality_columns": {m: layouts[m].columns for m in mods},
-            "modality_kinds": {m: layouts[m].kinds for m in mods},
-            "normalisation": stats,
-            "edits": manifest_edits,
-        }
+        manifest = store_manifest.Manifest(
+            n_tracks=n_tracks,
+            modalities=mods,
+            modality_columns={m: layouts[m].columns for m in mods},
+            modality_kinds={m: layouts[m].kinds for m in mods},
+            normalisation=stats,
+            edits=[store_manifest.ManifestEdit(**entry) for entry in manifest_edits],
+        )
         write_text_atomic(tmp / "alignment.json", json.dumps(reports, indent=1))
-        write_text_atomic(tmp / "manifest.json", json.dumps(manifest, indent=1))
-        _swap_into_place(tmp, out_dir)
+        store_manifest.write_manifest(tmp, manifest)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -570,15 +551,4 @@ def _apply(tmp, manifest_edits, mods, layouts, normalisers) -> None:
 def file_checksum(path: Path) -> str:
     """`sha256:<hex>` of a file's bytes, read in chunks (hashing costs a few per cent of a
     build; see tools/bench/bench_store_checksums.py)."""
-    with path.open("rb") as handle:
-        return f"{CHECKSUM}:{hashlib.file_digest(handle, CHECKSUM).hexdigest()}"
-
-
-def _swap_into_place(tmp: Path, out_dir: Path) -> None:
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{tmp.name[-8:]}")
-        out_dir.rename(old)
-    tmp.rename(out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    return store_manifest.file_checksum(path, CHECKSUM)
