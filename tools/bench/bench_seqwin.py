@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import shutil
 import statistics
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from seqwin import FrameStore, WindowDataset
+from trackcore import DEFAULT_N_TRACKS, TRACK_WIDTH, Manifest, ManifestEdit, write_manifest
 
 
 def rss_kib() -> dict[str, int]:
@@ -40,7 +40,7 @@ def write_store(root: Path, total_frames: int, widths: dict[str, int], seed: int
     lengths: list[int] = []
     while sum(lengths) < total_frames:
         lengths.append(int(min(rng.integers(3_600, 21_600), total_frames - sum(lengths))))
-    n_tracks = widths["tracks"] // 9
+    n_tracks = widths["tracks"] // TRACK_WIDTH
     modalities = [m for m in widths if m != "tracks"]
     # One random block per width, tiled: realistic bytes without paying for a RNG per frame.
     block = {k: rng.standard_normal((4096, d)).astype(np.float32) for k, d in widths.items()}
@@ -60,28 +60,14 @@ def write_store(root: Path, total_frames: int, widths: dict[str, int], seed: int
             arr.flush()
             del arr
         np.save(folder / "timestamps.npy", np.arange(n) / 30.0)
-        edits.append(
-            {
-                "edit_id": f"recording {e}",
-                "key": key,
-                "source_video_name": f"video_{e // 2}.mp4",
-                "n_frames": n,
-                "fps": 30.0,
-                "fps_fraction": "30/1",
-            }
-        )
-    manifest = {
-        "format": "xmlai-framestore",
-        "version": 1,
-        "n_tracks": n_tracks,
-        "track_columns": [f"t{k:02d}_p{p}" for k in range(1, n_tracks + 1) for p in range(9)],
-        "modalities": modalities,
-        "modality_columns": {m: [f"{m}_{i}" for i in range(widths[m])] for m in modalities},
-        "modality_kinds": {},
-        "normalisation": None,
-        "edits": edits,
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest))
+        edits.append(ManifestEdit(f"recording {e}", key, n, f"video_{e // 2}.mp4", 30.0, "30/1"))
+    manifest = Manifest(
+        n_tracks=n_tracks,
+        modalities=modalities,
+        modality_columns={m: [f"{m}_{i}" for i in range(widths[m])] for m in modalities},
+        edits=edits,
+    )
+    write_manifest(root, manifest)  # the one writer, as featalign writes a store
     return lengths
 
 
@@ -100,7 +86,12 @@ def main() -> None:
     )
     ap.add_argument("--quick", action="store_true", help="50,000 frames instead of 1,000,000")
     ap.add_argument("--frames", type=int, default=None)
-    ap.add_argument("--tracks", type=int, default=180, help="track columns (20 tracks x 9)")
+    ap.add_argument(
+        "--tracks",
+        type=int,
+        default=DEFAULT_N_TRACKS * TRACK_WIDTH,
+        help=f"track columns ({DEFAULT_N_TRACKS} tracks x {TRACK_WIDTH})",
+    )
     ap.add_argument("--audio", type=int, default=8)
     ap.add_argument("--visual", type=int, default=522)
     ap.add_argument("--batch", type=int, default=64)

@@ -1,9 +1,8 @@
-"""Shared fixtures: a synthetic frame store in the SPEC layout (seqwin must not need featalign)."""
+"""Shared fixtures: a synthetic frame store in the SPEC layout (seqwin must not need featalign;
+the manifest is written by trackcore's one writer, as featalign writes it)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,18 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from trackcore import Manifest, ManifestEdit, track_columns, write_manifest
+from trackcore.manifest import file_checksum
+
 N_TRACKS = 2
-PARAMS = [
-    "active",
-    "asset",
-    "scale",
-    "pos_x",
-    "pos_y",
-    "crop_left",
-    "crop_right",
-    "crop_top",
-    "crop_bottom",
-]
 WIDTHS = {"audio": 3, "visual": 5}
 
 
@@ -47,7 +38,7 @@ def write_store(
         list(videos) if videos is not None else [f"video_{e}.mp4" for e in range(len(n_frames))]
     )
     root.mkdir(parents=True, exist_ok=True)
-    track_columns = [f"t{k:02d}_{p}" for k in range(1, n_tracks + 1) for p in PARAMS]
+    n_track_columns = len(track_columns(n_tracks))
     edits = []
     for e, n in enumerate(n_frames):
         edit_id = f"edit {e}/ä"
@@ -55,7 +46,7 @@ def write_store(
         folder = root / "edits" / key
         folder.mkdir(parents=True, exist_ok=True)
         frames = np.arange(n)[:, None]
-        arrays = {"tracks": frame_value(e, frames, np.arange(len(track_columns))[None, :], 0)}
+        arrays = {"tracks": frame_value(e, frames, np.arange(n_track_columns)[None, :], 0)}
         for a, (name, d) in enumerate(widths.items(), start=1):
             arrays[name] = frame_value(e, frames, np.arange(d)[None, :], a)
         mask = np.ones((n, len(widths)), dtype=np.float32)
@@ -65,36 +56,20 @@ def write_store(
         arrays["timestamps"] = np.arange(n, dtype=np.float64) / 30.0
         for name, arr in arrays.items():
             np.save(folder / f"{name}.npy", arr)
-        edits.append(
-            {
-                "edit_id": edit_id,
-                "key": key,
-                "source_video_name": videos[e],
-                "n_frames": int(n),
-                "fps": 30.0,
-                "fps_fraction": "30/1",
+        sums = None
+        if checksums:  # as featalign records them (another algorithm: verify reads the name)
+            sums = {
+                f"{name}.npy": file_checksum(folder / f"{name}.npy", "blake2b") for name in arrays
             }
-        )
-        if checksums:  # as featalign records them
-            edits[-1]["checksums"] = {
-                f"{name}.npy": "blake2b:"
-                + hashlib.blake2b((folder / f"{name}.npy").read_bytes()).hexdigest()
-                for name in arrays
-            }
-    manifest = {
-        "format": "xmlai-framestore",
-        "version": 1,
-        "n_tracks": n_tracks,
-        "track_columns": track_columns,
-        "modalities": list(widths),
-        "modality_columns": {m: [f"{m}_{i}" for i in range(d)] for m, d in widths.items()},
-        "modality_kinds": {
-            m: {f"{m}_{i}": "continuous" for i in range(d)} for m, d in widths.items()
-        },
-        "normalisation": None,
-        "edits": edits,
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        edits.append(ManifestEdit(edit_id, key, int(n), videos[e], 30.0, "30/1", sums))
+    manifest = Manifest(
+        n_tracks=n_tracks,
+        modalities=list(widths),
+        modality_columns={m: [f"{m}_{i}" for i in range(d)] for m, d in widths.items()},
+        modality_kinds={m: {f"{m}_{i}": "continuous" for i in range(d)} for m, d in widths.items()},
+        edits=edits,
+    )
+    write_manifest(root, manifest)
     return root
 
 

@@ -258,3 +258,35 @@ def test_files_written_atomically_have_the_users_file_mode(tmp_path, group_umask
     write_json_atomic(tmp_path / "summary.json", {"a": 1})
     assert stat.S_IMODE((tmp_path / "summary.json").stat().st_mode) == 0o664
     assert json.loads((tmp_path / "summary.json").read_text()) == {"a": 1}
+
+
+def test_the_layout_version_is_checked_and_an_older_manifest_is_layout_1(small_store):
+    assert FrameStore(small_store).layout_version == 1
+    m = _manifest(small_store)
+    del m["layout_version"]  # a store written before the field existed
+    _write_manifest(small_store, m)
+    assert FrameStore(small_store).layout_version == 1
+    m["layout_version"] = 2
+    _write_manifest(small_store, m)
+    with pytest.raises(StoreError, match="layout_version: track layout version 2 is not known"):
+        FrameStore(small_store)
+
+
+def test_track_columns_must_be_the_layouts(small_store):
+    m = _manifest(small_store)
+    m["track_columns"] = [f"t01_p{p}" for p in range(9)] + m["track_columns"][9:]
+    _write_manifest(small_store, m)
+    with pytest.raises(StoreError, match="track column 0 is 't01_p0', expected 't01_active'"):
+        FrameStore(small_store)
+
+
+@pytest.mark.parametrize("name", ["face-mesh", "Audio", "_x", "given_tracks"])
+def test_a_modality_name_outside_the_one_rule_is_refused_at_open(small_store, name):
+    """What featalign canonicalises at build (`x.face-mesh.csv` is face_mesh) cannot reach a
+    model under another spelling: the store is refused when it is opened, not at train."""
+    m = _manifest(small_store)
+    m["modalities"][0] = name
+    m["modality_columns"][name] = m["modality_columns"].pop("audio")
+    _write_manifest(small_store, m)
+    with pytest.raises(StoreError, match=f"modalities: modality name '{name}'"):
+        FrameStore(small_store)

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-
-@contextmanager
-def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path next to `target`; rename it into place only if the block succeeds.
-
-    Same folder so os.replace is atomic (same filesystem); a reader never sees half a file.
-    Created empty with open("x"), not mkstemp, so the file gets the user's umask (not 0600).
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = target.with_name(f".{target.name}.{secrets.token_hex(6)}{suffix}.tmp")
-    tmp_path.open("x").close()
-    try:
-        yield tmp_path
-        os.replace(tmp_path, target)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+# atomic_path(target, suffix): a temporary path next to `target`, renamed into place only if
+# the block succeeds (same folder, so os.replace is atomic; created with open("x"), so the file
+# gets the user's umask, not 0600): trackcore's one atomic writer
+from trackcore.atomic import atomic_path as atomic_path
+from trackcore.atomic import write_json
 
 
 def write_json_atomic(target: str | Path, obj: object) -> None:
-    with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    write_json(target, obj, indent=2, sort_keys=False)
 
 
 def file_logger(log_path: str | Path, name: str = "seqwin.run") -> logging.Logger:

@@ -1,6 +1,8 @@
 """Read-only access to a frame store (written by featalign): a manifest plus memory-mapped .npy.
 
-Layout (SPEC "Frame store"):
+Layout (SPEC "Frame store"; the manifest's format is trackcore.manifest's, read with its one
+reader, which checks the format and layout versions, the track columns against the layout and
+the modality names against the one rule):
     STORE/manifest.json
     STORE/edits/<key>/tracks.npy          float32 (n, N*9)
     STORE/edits/<key>/<modality>.npy      float32 (n, D_m)
@@ -16,10 +18,7 @@ checksums the manifest records per edit (`"checksums": {"tracks.npy": "sha256:<h
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,30 +26,17 @@ from pathlib import Path
 import numpy as np
 
 from seqwin.errors import StoreError
+from trackcore import TRACK_WIDTH, TrackcoreError
+from trackcore import manifest as store_manifest
+from trackcore.modality import RESERVED_NAMES
 
 log = logging.getLogger("seqwin")
 
-FORMAT = "xmlai-framestore"
-VERSION = 1
-TRACK_BLOCK = 9  # active, asset, scale, pos_x, pos_y, crop l/r/t/b
-# Keys of a window item; a modality may not take one of these names.
-RESERVED = frozenset(
-    {"tracks", "modality_mask", "frame_mask", "start_frame", "edit_index", "timestamps"}
-)
-
-
-def _is_one_path_component(name: object) -> bool:
-    """A name that stays inside its folder: not empty, no separator, not '.' or '..'.
-
-    Deliberately loose about characters (featalign's slugs may keep letters of any script);
-    strict about escaping the store.
-    """
-    return (
-        isinstance(name, str)
-        and name not in {"", ".", ".."}
-        and not re.search(r"[/\\\x00]", name)
-        and name == name.strip()
-    )
+FORMAT = store_manifest.FORMAT
+VERSION = store_manifest.FORMAT_VERSION
+TRACK_BLOCK = TRACK_WIDTH  # active, asset, scale, pos_x, pos_y, crop l/r/t/b (trackcore.layout)
+# Keys of a window item; a modality may not take one of these names (trackcore.modality).
+RESERVED = RESERVED_NAMES
 
 
 @dataclass(frozen=True)
@@ -75,19 +61,18 @@ class FrameStore:
 
     def __init__(self, path: str | Path, max_open_edits: int = 128):
         self.path = Path(path)
-        self.manifest_path = self.path / "manifest.json"
-        self.manifest = _read_manifest(self.manifest_path)
-        m = self.manifest
-        self.n_tracks: int = m["n_tracks"]
-        self.track_columns: list[str] = list(m["track_columns"])
-        self.modalities: list[str] = list(m["modalities"])
+        self.manifest_path = store_manifest.manifest_path(self.path)
+        parsed = _read_manifest(self.path)
+        self.manifest = parsed.to_dict()  # the manifest as JSON, checked (trackcore.manifest)
+        self.layout_version: int = parsed.layout_version
+        self.n_tracks: int = parsed.n_tracks
+        self.track_columns: list[str] = parsed.track_columns
+        self.modalities: list[str] = list(parsed.modalities)
         self.modality_columns: dict[str, list[str]] = {
-            k: list(v) for k, v in m["modality_columns"].items()
+            k: list(v) for k, v in parsed.modality_columns.items()
         }
-        self.normalisation = m.get("normalisation")
-        self.edits: list[EditInfo] = [
-            _edit_info(e, i, self.manifest_path) for i, e in enumerate(m["edits"])
-        ]
+        self.normalisation = parsed.normalisation
+        self.edits: list[EditInfo] = [_edit_info(e) for e in parsed.edits]
         self.n_frames = np.array([e.n_frames for e in self.edits], dtype=np.int64)  # (E,)
         for e in self.edits:
             if e.n_frames == 0:
@@ -102,7 +87,6 @@ class FrameStore:
             self.layout[name] = (np.dtype(np.float32), len(self.modality_columns[name]))
         self.layout["modality_mask"] = (np.dtype(np.float32), len(self.modalities))
         self.layout["timestamps"] = (np.dtype(np.float64), None)
-        self._check_keys()
         self.max_open_edits = max(1, int(max_open_edits))
         self._open: OrderedDict[int, dict[str, np.ndarray]] = OrderedDict()
         for i in range(len(self.edits)):  # header check of every file, no data read
@@ -184,22 +168,6 @@ class FrameStore:
         return state
 
     # ----------------------------------------------------------------- private
-    def _check_keys(self) -> None:
-        where = "manifest"
-        for name in self.modalities:
-            if name in RESERVED or not _is_one_path_component(name):
-                raise StoreError(
-                    f"modality name {name!r} is reserved or not a safe file name",
-                    self.manifest_path,
-                    where,
-                )
-        if len(set(self.modalities)) != len(self.modalities):
-            raise StoreError("modalities listed twice", self.manifest_path, where)
-        keys = [e.key for e in self.edits]
-        if len(set(keys)) != len(keys):
-            dup = next(k for k in keys if keys.count(k) > 1)
-            raise StoreError(f"edit key {dup!r} used by two edits", self.manifest_path, where)
-
     def _load_edit(self, i: int, keep: bool) -> dict[str, np.ndarray]:
         edit = self.edits[i]
         folder = self.edit_dir(i)
@@ -216,14 +184,12 @@ class FrameStore:
 
 
 def _checksum(file: Path, algorithm: str) -> str:
-    if algorithm not in hashlib.algorithms_available:
-        raise StoreError(f"unknown checksum algorithm {algorithm!r}", file)
     try:
-        with file.open("rb") as handle:
-            digest = hashlib.file_digest(handle, algorithm).hexdigest()
+        return store_manifest.file_checksum(file, algorithm)
+    except TrackcoreError as exc:
+        raise StoreError(exc.reason, file) from None
     except OSError as exc:
         raise StoreError(f"unreadable: {exc.strerror or exc}", file) from None
-    return f"{algorithm}:{digest}"
 
 
 def _open_npy(file: Path, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
@@ -250,76 +216,14 @@ def _open_npy(file: Path, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray
     return arr.view(np.ndarray)
 
 
-def _read_manifest(path: Path) -> dict:
-    if not path.parent.is_dir():
-        raise StoreError("frame store folder does not exist", path.parent)
-    if not path.is_file():
-        raise StoreError("missing manifest.json (not a frame store?)", path)
+def _read_manifest(store: Path) -> store_manifest.Manifest:
+    """trackcore's one reader; its errors (format, layout version, fields, modality names)
+    become StoreError naming the same file and field."""
     try:
-        m = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise StoreError(
-            f"invalid JSON: {exc.msg}", path, f"line {exc.lineno} column {exc.colno}"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StoreError(f"unreadable: {exc}", path) from None
-    if not isinstance(m, dict):
-        raise StoreError("top level is not a JSON object", path)
-    if m.get("format") != FORMAT:
-        raise StoreError(f"format {m.get('format')!r}, expected {FORMAT!r}", path, "format")
-    if m.get("version") != VERSION:
-        raise StoreError(
-            f"version {m.get('version')!r} not supported (this reads {VERSION})", path, "version"
-        )
-    types = {
-        "n_tracks": int,
-        "track_columns": list,
-        "modalities": list,
-        "modality_columns": dict,
-        "edits": list,
-    }
-    for key, typ in types.items():
-        if not isinstance(m.get(key), typ) or isinstance(m.get(key), bool):
-            raise StoreError(f"missing or not a {typ.__name__}", path, key)
-    if len(m["track_columns"]) != m["n_tracks"] * TRACK_BLOCK:
-        raise StoreError(
-            f"{len(m['track_columns'])} track columns, "
-            f"expected n_tracks*9 = {m['n_tracks'] * TRACK_BLOCK}",
-            path,
-            "track_columns",
-        )
-    for name in m["modalities"]:
-        if not isinstance(name, str):
-            raise StoreError(f"modality name {name!r} is not a string", path, "modalities")
-        cols = m["modality_columns"].get(name)
-        if not isinstance(cols, list):
-            raise StoreError(f"no column list for modality {name!r}", path, "modality_columns")
-    if not m["edits"]:
-        raise StoreError("the store has no edits", path, "edits")
-    return m
+        return store_manifest.read_manifest(store)
+    except TrackcoreError as exc:
+        raise StoreError(exc.reason, exc.path, exc.where) from None
 
 
-def _edit_info(e: object, i: int, path: Path) -> EditInfo:
-    where = f"edits[{i}]"
-    if not isinstance(e, dict):
-        raise StoreError("not a JSON object", path, where)
-    try:
-        key = e["key"]
-        n = e["n_frames"]
-        info = EditInfo(
-            edit_id=str(e["edit_id"]),
-            key=key,
-            source_video_name=str(e.get("source_video_name") or ""),
-            n_frames=n,
-            fps=float(e.get("fps", 0.0) or 0.0),
-            fps_fraction=str(e.get("fps_fraction", "")),
-        )
-    except KeyError as exc:
-        raise StoreError(f"missing field {exc.args[0]!r}", path, where) from None
-    except (TypeError, ValueError) as exc:
-        raise StoreError(f"bad field value ({exc})", path, where) from None
-    if not _is_one_path_component(key):
-        raise StoreError(f"edit key {key!r} is not a safe folder name", path, where)
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise StoreError(f"n_frames {n!r} is not a non-negative integer", path, where)
-    return info
+def _edit_info(e: store_manifest.ManifestEdit) -> EditInfo:
+    return EditInfo(e.edit_id, e.key, e.source_video_name, e.n_frames, e.fps, e.fps_fraction)
