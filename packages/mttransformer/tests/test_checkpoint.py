@@ -195,3 +195,21 @@ def test_a_saved_model_has_the_users_file_mode(tmp_path, tiny_config, group_umas
     _, directory = _saved(tmp_path, tiny_config)
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in directory.iterdir()}
     assert modes == {"config.json": 0o664, "weights.pt": 0o664}
+
+
+def test_the_layout_version_is_part_of_the_schema_and_an_older_checkpoint_is_layout_1(
+    tmp_path, tiny_config
+):
+    _, directory = _saved(tmp_path, tiny_config)
+    meta = read_checkpoint_info(directory)
+    assert meta["input_schema"]["layout_version"] == meta["config"]["layout_version"] == 1
+    assert from_pretrained(directory, layout_version=1).config.layout_version == 1
+    with pytest.raises(SchemaMismatchError, match="layout_version: checkpoint has 1"):
+        from_pretrained(directory, layout_version=2)
+    del meta["config"]["layout_version"]  # a checkpoint saved before the field existed
+    (directory / "config.json").write_text(json.dumps(meta))
+    assert from_pretrained(directory).config.layout_version == 1
+    meta["config"]["layout_version"] = 2
+    (directory / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="track layout version 2"):
+        from_pretrained(directory)

@@ -323,6 +323,11 @@ def test_float64_features_are_accepted(tiny_config, make_batch):
         ({"regression_scale": (1.0,) * 6}, "need 7 values"),
         ({"conv_kernel": 4}, "conv_kernel=4"),
         ({"conv_kernel": -1}, "conv_kernel=-1"),
+        # the one modality-name rule (trackcore): what featalign canonicalises at build
+        ({"modalities": {"face-mesh": 3}}, "modality name 'face-mesh'"),
+        ({"modalities": {"Audio": 3}}, "modality name 'Audio'"),
+        ({"modalities": {"timestamps": 3}}, "modality name 'timestamps'"),
+        ({"layout_version": 2}, "track layout version 2"),
     ],
 )
 def test_invalid_configs_are_refused_with_the_field_named(tiny_config, overrides, match):

@@ -105,3 +105,33 @@ def test_decode_refuses_outputs_of_another_task(tiny_config):
     }
     with pytest.raises(InputShapeError, match=r"\(1, 2, 4, 2\).*predicts 3 tracks"):
         decode_outputs(outputs, config)
+
+
+@pytest.mark.parametrize("n_assets", [10, 4])
+def test_output_probabilities_are_what_decode_outputs_decides_on(tiny_config, n_assets):
+    """Probabilities and raw-unit parameters without decisions (what xmlai smooths), from the
+    same code as decode_outputs; the asset axis is the config's n_assets, not a fixed 10."""
+    from mttransformer import output_probabilities
+
+    config = tiny_config(n_tracks=3, n_assets=n_assets)
+    g = torch.Generator().manual_seed(3)
+    outputs = {
+        "active": torch.randn(2, 5, 3, 2, generator=g),
+        "asset": torch.randn(2, 5, 3, n_assets, generator=g),
+        "regression": torch.randn(2, 5, 3, 7, generator=g),
+    }
+    probs = output_probabilities(outputs, config)
+    assert probs["active"].shape == (2, 5, 3) and probs["asset"].shape == (2, 5, 3, n_assets)
+    torch.testing.assert_close(probs["asset"].sum(-1), torch.ones(2, 5, 3))
+    blocks = decode_outputs(outputs, config).view(2, 5, 3, 9)
+    on = probs["active"] > 0.5
+    assert torch.equal(blocks[..., 0] == 1, on)
+    assert torch.equal(blocks[..., 1][on], probs["asset"][..., 1:].argmax(-1)[on].float() + 1)
+    torch.testing.assert_close(blocks[..., 2:][on], probs["regression"][on])
+    scale = torch.tensor(config.regression_scale)
+    torch.testing.assert_close(
+        probs["regression"], outputs["regression"] * scale + torch.tensor(config.regression_offset)
+    )
+    wrong = {**outputs, "asset": torch.zeros(2, 5, 3, n_assets + 1)}
+    with pytest.raises(InputShapeError, match=f"n_assets={n_assets}"):
+        output_probabilities(wrong, config)

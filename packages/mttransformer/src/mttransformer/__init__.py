@@ -4,7 +4,7 @@ The public API (torch is imported on first use, so `mttransformer --help` stays 
 
     MultiTrackConfig, MultiTrackTransformer        the model: forward(features, frame_mask, ...)
     LossConfig, MultiTrackLoss, BatchLoss          the loss; BatchLoss is loss_fn(model, batch)
-    split_tracks, select_given_tracks, decode_outputs, model_inputs
+    split_tracks, select_given_tracks, decode_outputs, output_probabilities, model_inputs
     save_pretrained, from_pretrained, checkpoint_task, read_checkpoint_info
     errors: MTTransformerError, ConfigError, InputShapeError, CheckpointError, SchemaMismatchError
 """
@@ -27,6 +27,7 @@ _EXPORTS = {
     "split_tracks": "mttransformer.tracks",
     "select_given_tracks": "mttransformer.tracks",
     "decode_outputs": "mttransformer.tracks",
+    "output_probabilities": "mttransformer.tracks",
     "save_pretrained": "mttransformer.checkpoint",
     "from_pretrained": "mttransformer.checkpoint",
     "checkpoint_task": "mttransformer.checkpoint",

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import torch
 from mttransformer.__about__ import __version__
 from mttransformer.config import TASK_COMPLETION, TASK_FEATURES, MultiTrackConfig
 from mttransformer.errors import CheckpointError, ConfigError, SchemaMismatchError
+from trackcore.atomic import atomic_open
 
 FORMAT = "xmlai-mttransformer"
 FORMAT_VERSION = 1
@@ -28,19 +27,10 @@ WEIGHTS_FILE = "weights.pt"
 
 
 def _write_atomically(path: Path, write) -> None:
-    # open("xb") rather than mkstemp: the file gets the user's umask, so the others sharing a
-    # run folder can read the model (mkstemp makes it 0600)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    handle = tmp.open("xb")
-    try:
-        with handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    # trackcore's atomic writer: open("xb") rather than mkstemp, so the file gets the user's
+    # umask and the others sharing a run folder can read the model (mkstemp makes it 0600)
+    with atomic_open(path, "wb", fsync=True) as handle:
+        write(handle)
 
 
 def _sha256(path: Path) -> str:
@@ -121,6 +111,7 @@ def from_pretrained(
     n_tracks: int | None = None,
     task: str | None = None,
     given_tracks: tuple[int, ...] | None = None,
+    layout_version: int | None = None,
     map_location: str | torch.device = "cpu",
 ):
     """Load a MultiTrackTransformer (in eval mode). Every keyword that is not None is the input
@@ -147,6 +138,7 @@ def from_pretrained(
         "n_tracks": n_tracks,
         "task": task,
         "given_tracks": None if given_tracks is None else [int(i) for i in given_tracks],
+        "layout_version": layout_version,
     }
     differences = [
         f"{key}: checkpoint has {schema[key]!r}, you have {value!r}"

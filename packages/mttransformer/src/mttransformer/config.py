@@ -1,22 +1,25 @@
 """The model's configuration: a plain dataclass that round-trips through JSON.
 
 Track indices are 0-based: index 0 is the track table's `t01_*` block (V1, the bottom layer).
+The block itself is the shared track layout (`trackcore.layout`, version `layout_version`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from typing import Any
 
+import trackcore
 from mttransformer.errors import ConfigError
+from trackcore import LAYOUT_VERSION, N_ASSETS, PARAMETER_NEUTRAL, LayoutError, check_layout
+from trackcore.modality import MODALITY_RULE, is_modality_name
 
-TRACK_WIDTH = 9  # active, asset, then the seven regression parameters (see BRIEF/SPEC)
-REGRESSION_NAMES = ("scale", "pos_x", "pos_y", "crop_left", "crop_right", "crop_top", "crop_bottom")
+TRACK_WIDTH = trackcore.TRACK_WIDTH  # active, asset, then the regression parameters
+REGRESSION_NAMES = trackcore.PARAMETER_NAMES  # scale, pos_x, pos_y, crop l/r/t/b
 N_REGRESSION = len(REGRESSION_NAMES)
 # An inactive track's block in the track table, in raw units.
-NEUTRAL_TRACK = (0.0, 0.0, 100.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+NEUTRAL_TRACK = trackcore.TRACK_NEUTRAL
 
 TASK_FEATURES = "features_to_tracks"  # default: every track predicted from the features alone
 TASK_COMPLETION = "edit_completion"  # some tracks are given as input, the others predicted
@@ -26,11 +29,9 @@ FUSIONS = ("gated", "concat", "add")
 # prediction depends on the window's content and on positions inside it only, so a recording
 # far longer than any training recording reads the same at its end as at its start.
 POSITIONALS = ("rotary", "sinusoidal", "learned", "none")
-# Keys a seqwin batch already uses; a modality with one of these names would be ambiguous.
-RESERVED_NAMES = frozenset(
-    {"tracks", "frame_mask", "modality_mask", "start_frame", "edit_index", "given_tracks"}
-)
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Keys a seqwin batch already uses; a modality with one of these names would be ambiguous
+# (trackcore.modality: the one rule for modality names, the same in featalign and seqwin).
+RESERVED_NAMES = trackcore.RESERVED_NAMES
 
 
 @dataclass
@@ -38,8 +39,8 @@ class MultiTrackConfig:
     # inputs: modality name -> feature width, in modality_mask column order
     modalities: dict[str, int]
     feature_names: dict[str, list[str]] | None = None  # optional, checked against checkpoints
-    n_tracks: int = 20
-    n_assets: int = 10
+    n_tracks: int = trackcore.DEFAULT_N_TRACKS
+    n_assets: int = N_ASSETS  # the asset roles of the layout (trackcore.AssetRole)
     # task: tracks given as input (edit completion); () = predict everything from features
     given_tracks: tuple[int, ...] = ()
     predicted_tracks: tuple[int, ...] | None = None  # None = every track not given
@@ -56,9 +57,12 @@ class MultiTrackConfig:
     conv_kernel: int = 0
     max_frames: int = 8192  # only for positional="learned": the longest window it can place
     modality_dropout: float = 0.1  # training only: drop a whole modality of a window
-    # normalised regression target = (raw - offset) / scale, so an inactive track is all zeros
-    regression_offset: tuple[float, ...] = (100.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    # normalised regression target = (raw - offset) / scale, so an inactive track (the layout's
+    # neutral values) is all zeros
+    regression_offset: tuple[float, ...] = PARAMETER_NEUTRAL
     regression_scale: tuple[float, ...] = (100.0, 1.0, 1.0, 100.0, 100.0, 100.0, 100.0)
+    # the track layout of the tracks this model reads and predicts (trackcore.check_layout)
+    layout_version: int = LAYOUT_VERSION
 
     def __post_init__(self) -> None:
         # JSON gives lists back; keep tuples so configs compare equal after a round trip.
@@ -91,12 +95,13 @@ class MultiTrackConfig:
         def fail(message: str) -> None:
             raise ConfigError(f"MultiTrackConfig: {message}")
 
+        try:
+            check_layout(self.layout_version)
+        except LayoutError as error:
+            fail(str(error))
         for name, width in self.modalities.items():
-            if not _NAME.match(name) or name in RESERVED_NAMES:
-                fail(
-                    f"modality name {name!r} must be an identifier and not one of "
-                    f"{sorted(RESERVED_NAMES)}"
-                )
+            if not is_modality_name(name):
+                fail(f"modality name {name!r} must be {MODALITY_RULE}")
             if width < 1:
                 fail(f"modality {name!r} has width {width}; it must be at least 1")
         if not self.modalities and not self.given_tracks:
@@ -197,6 +202,7 @@ class MultiTrackConfig:
             "feature_names": self.feature_names,
             "n_tracks": self.n_tracks,
             "n_assets": self.n_assets,
+            "layout_version": self.layout_version,
             "task": self.task,
             "given_tracks": list(self.given_tracks),
             "predicted_tracks": list(self.predicted_tracks),

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from mttransformer.config import N_REGRESSION, TRACK_WIDTH, MultiTrackConfig
 from mttransformer.errors import InputShapeError
+from trackcore import ACTIVE, ASSET, PARAMETERS
 
 
 class SelfAttention(nn.Module):
@@ -119,10 +120,10 @@ class GivenTrackEncoder(nn.Module):
     def forward(self, given: torch.Tensor) -> torch.Tensor:
         B, L, _ = given.shape
         blocks = given.view(B, L, self.n_given, TRACK_WIDTH)  # (B, L, K, 9)
-        active = F.one_hot((blocks[..., 0] > 0.5).long(), 2)  # (B, L, K, 2)
-        asset = blocks[..., 1].round().long().clamp(0, self.n_assets - 1)
+        active = F.one_hot((blocks[..., ACTIVE] > 0.5).long(), 2)  # (B, L, K, 2)
+        asset = blocks[..., ASSET].round().long().clamp(0, self.n_assets - 1)
         asset = F.one_hot(asset, self.n_assets)  # (B, L, K, n_assets)
-        params = (blocks[..., 2:] - self.offset) / self.scale  # (B, L, K, 7)
+        params = (blocks[..., PARAMETERS] - self.offset) / self.scale  # (B, L, K, 7)
         encoded = torch.cat([active.to(given.dtype), asset.to(given.dtype), params], dim=-1)
         return self.embed(encoded.flatten(2))  # (B, L, d)
 
