@@ -19,12 +19,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from trackcore.atomic import atomic_open
+from trackcore.atomic import temp_path as _temp_path
 from trainer.errors import CheckpointError, DiskFullError
 
 FORMAT = "xmlai-trainer-checkpoint"
 VERSION = 1
 _STEP_FILE = re.compile(r"^step-(\d{8,})\.pt$")
-_TEMP_FILE = re.compile(r"^\.step-\d{8,}\.pt\.tmp-\d+$")  # what temp_path names
+_TEMP_FILE = re.compile(r"^\.step-\d{8,}\.pt\.tmp-\d+$")  # what temp_path names (pid token)
 
 log = logging.getLogger("trainer")
 
@@ -74,26 +76,20 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
 
     An interrupted save leaves at most a stray temporary file, never a half-written checkpoint."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
     payload = {"format": FORMAT, "version": VERSION, **state}
-    try:
-        with tmp.open("wb") as fh:
+    try:  # trackcore's atomic writer, on this process's temp_path (removed on any error)
+        with atomic_open(path, "wb", fsync=True, token=str(os.getpid())) as fh:
             torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError | RuntimeError):
-            _raise_if_disk_full(path, payload, exc)
+    except (OSError, RuntimeError) as exc:
+        _raise_if_disk_full(path, payload, exc)
         raise
     return path
 
 
 def temp_path(path: Path) -> Path:
-    """Where a checkpoint is written before its rename (one per process)."""
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Where a checkpoint is written before its rename (one per process):
+    `.<name>.tmp-<pid>`, the name `remove_stale_temp_files` recognises."""
+    return _temp_path(path, token=str(os.getpid()))
 
 
 def remove_stale_temp_files(folder: str | Path) -> list[Path]:

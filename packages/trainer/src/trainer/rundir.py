@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from trackcore.atomic import atomic_path, write_text
 from trainer.errors import RunDirLockedError
 
 try:
@@ -44,13 +45,8 @@ LOCK_FILE = ".lock"
 
 
 def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """A temporary `.<name>.tmp-<token>` renamed into place (trackcore's atomic writer)."""
+    write_text(path, text)
 
 
 def to_json(data: Any) -> str:
@@ -314,13 +310,9 @@ class RunDir:
             ax.grid(alpha=0.3)
         fig.tight_layout()
         out = self.path / "curves.png"
-        tmp = self.path / f".curves.png.tmp-{os.getpid()}.png"
         try:
-            fig.savefig(tmp, dpi=100)
-            os.replace(tmp, out)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            with atomic_path(out, suffix=".png") as tmp:  # savefig picks the format by suffix
+                fig.savefig(tmp, dpi=100)
         finally:
             plt.close(fig)
         return out
