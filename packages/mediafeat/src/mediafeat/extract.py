@@ -31,6 +31,7 @@ from mediafeat.errors import MediaError
 from mediafeat.jsonfile import write_json
 from mediafeat.probe import MediaInfo, probe
 from mediafeat.schema import schema_toml
+from trackcore.atomic import replace_dir
 
 log = logging.getLogger("mediafeat")
 EXTRACT_FORMAT, EXTRACT_VERSION = "xmlai-mediafeat-extract", 1
@@ -137,7 +138,7 @@ def extract(
         result.out = str(target)
         result.seconds = round(time.perf_counter() - started, 3)
         write_json(work / EXTRACT_JSON, _summary(video, config, result))
-        _swap_into_place(work, target)
+        replace_dir(work, target)  # an existing target moved aside, then removed
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -242,13 +243,3 @@ def _summary(video: Path, config: ExtractConfig, result: ExtractResult) -> dict:
         **_inputs(video, config),
         **result.to_dict(),
     }
-
-
-def _swap_into_place(work: Path, target: Path) -> None:
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        os.replace(target, old)
-        os.replace(work, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(work, target)
