@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trackcore import ACTIVE
 from xmlai.metrics import when_on
 
 CONTEXT_SECONDS = (0.5, 1.0, 2.0)
@@ -73,7 +74,7 @@ class BoostedBaseline:
         tracks = [np.asarray(store.arrays(e)["tracks"]).reshape(len(f), self.n_tracks, -1)
                   for e, f in zip(train, features, strict=True)]  # fmt: skip
         x = np.concatenate(features)
-        on = np.concatenate([t[:, :, 0] for t in tracks]) > 0.5  # (rows, N)
+        on = np.concatenate([t[:, :, ACTIVE] for t in tracks]) > 0.5  # (rows, N)
         rows = np.random.default_rng(seed).permutation(len(x))[:MAX_TRAIN_ROWS]
         self.when_on = when_on(np.concatenate(tracks))  # (N, 9)
         self.models = {}
@@ -96,15 +97,17 @@ class BoostedBaseline:
 
 def boosted_tracks(prob: np.ndarray, when_on: np.ndarray, smoothing, style, fps: float):
     """P(on) (n, N) and the per-track asset and parameters (N, 9) -> a smoothed (n, N*9) edit."""
+    from trackcore import ASSET, N_ASSETS, PARAMETERS, AssetRole
     from xmlai.smooth import TRACK_WIDTH, smooth_track
 
     n, n_tracks = prob.shape
     block = when_on.reshape(n_tracks, TRACK_WIDTH)
     out = np.empty((n, n_tracks, TRACK_WIDTH))
     for k in range(n_tracks):
-        asset = np.zeros((n, 10))
-        asset[:, int(block[k, 1]) if block[k, 1] >= 1 else 1] = 1.0
-        params = np.tile(block[k, 2:], (n, 1))
+        asset = np.zeros((n, N_ASSETS))
+        role = int(block[k, ASSET])
+        asset[:, role if role > AssetRole.NONE else AssetRole.MAIN_SOURCE] = 1.0
+        params = np.tile(block[k, PARAMETERS], (n, 1))
         habits = style.tracks[k] if style is not None and k < len(style.tracks) else None
         out[:, k] = smooth_track(prob[:, k], asset, params, smoothing, habits, fps)
     return out.reshape(n, -1)

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from trackcore import DEFAULT_N_TRACKS
 from xmlai.config import RunConfig
 from xmlai.features import feature_schemas, media_info
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 
 BUILD_SUMMARY = "build.json"
 # tracks converted when data.n_tracks is 0 (auto); the store keeps those the edits use
-AUTO_TRACKS_CONVERTED = 20
+AUTO_TRACKS_CONVERTED = DEFAULT_N_TRACKS
 TRACK_COLUMN = re.compile(r"t(\d{2})_")
 MEDIA_FACTS = ("fps", "duration_s", "width", "height", "variable_frame_rate", "frame_count")
 
@@ -147,7 +148,7 @@ def _no_features_message(skipped: list[dict], features) -> str:
 
 def tracks_used(tables: list[pd.DataFrame]) -> int:
     """The highest video track any edit shows (at least 1)."""
-    from featalign.store import count_tracks
+    from trackcore import count_tracks
 
     used = [
         k

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from trackcore import ACTIVE
 from xmlai.editor_style import EditorStyle
 from xmlai.metrics import boundary_f1
 from xmlai.smooth import TRACK_WIDTH, SmoothingConfig, active_frames, thresholds
@@ -55,7 +56,7 @@ def calibrated_style(
 
 def on_frames(tracks: np.ndarray) -> np.ndarray:
     """(n, N*9) track table -> (n, N) bool: which frames each track is on."""
-    return np.asarray(tracks)[:, ::TRACK_WIDTH] > 0.5
+    return np.asarray(tracks)[:, ACTIVE::TRACK_WIDTH] > 0.5
 
 
 def cut_score(edits, config: SmoothingConfig, habits) -> float:

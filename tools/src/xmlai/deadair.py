@@ -67,11 +67,12 @@ def fit_dead_air_cutter(audio: list[np.ndarray], kept: list[np.ndarray], fps: li
 def cutter_tracks(cutter: DeadAirCutter, audio: np.ndarray, fps: float, n_tracks: int):
     """The cutter's edit as a track block (n, N*9): the main source on the base track where it
     keeps the frame, every other track off."""
+    from trackcore import ACTIVE, ASSET, AssetRole
     from xmlai.smooth import NEUTRAL, TRACK_WIDTH
 
     block = np.tile(NEUTRAL, (len(audio), n_tracks)).reshape(len(audio), n_tracks, TRACK_WIDTH)
     keep = cutter.keep(audio, fps)
-    block[keep, 0, 0], block[keep, 0, 1] = 1, 1
+    block[keep, 0, ACTIVE], block[keep, 0, ASSET] = 1, AssetRole.MAIN_SOURCE
     return block.reshape(len(audio), -1)
 
 

@@ -14,9 +14,10 @@ from itertools import pairwise
 
 import numpy as np
 
+from trackcore import ACTIVE, N_PARAMETERS, PARAMETERS
 from xmlai.smooth import PARAM_TOLERANCE, TRACK_WIDTH, segments
 
-N_PARAMS = 7
+N_PARAMS = N_PARAMETERS  # the track layout's regression parameters (trackcore.layout)
 LEVEL_SHARE = 0.05  # a value held on at least this share of a track's active frames is a level
 CONSTANT_SHARE = 0.98  # a parameter that stays put in this share of segments is held constant
 FASTEST_QUANTILE = 0.999  # the editor's fastest move, ignoring the odd one-frame jump
@@ -71,18 +72,18 @@ def _track_style(blocks: list[tuple[np.ndarray, float]], k: int) -> TrackStyle:
     on_s, off_s, values, rates = [], [], [], []
     moving, segment_count = np.zeros(N_PARAMS), 0
     for b, fps in blocks:
-        on = b[:, k, 0] > 0.5
+        on = b[:, k, ACTIVE] > 0.5
         runs = segments(on)
         # runs touching an edit's ends may be clipped by the recording, not chosen
         on_s += [(e - s) / fps for s, e in runs if s > 0 and e < len(on)]
         off_s += [(s2 - e1) / fps for (_, e1), (s2, _) in pairwise(runs)]
         for s, e in runs:
-            params = b[s:e, k, 2:]
+            params = b[s:e, k, PARAMETERS]
             moving += np.ptp(params, axis=0) > PARAM_TOLERANCE
             segment_count += 1
             if e - s > 1:
                 rates.append(np.abs(np.diff(params, axis=0)) * fps)
-        values.append(b[on, k, 2:])
+        values.append(b[on, k, PARAMETERS])
     if not segment_count:
         return TrackStyle()
     values = np.concatenate(values)

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
+from trackcore import ACTIVE
 from xmlai.config import RunConfig
 from xmlai.editor_style import EditorStyle
 from xmlai.metrics import baseline_predictor, evaluate_roles
 from xmlai.metrics import evaluate as score
 from xmlai.runlog import PipelineError, claim_output, log, logging_to, write_json, write_text
 from xmlai.train import INPUTS
+
+V1_ACTIVE = ACTIVE  # t01_active: the base track's column in a (n, N*9) track array
 
 OLDER_REPORT = ("evaluate.log",)  # what shows a report folder made before xmlai marked folders
 
@@ -131,7 +134,7 @@ def _dead_air_scores(store, train, held_out, truth, fps, periods) -> dict | None
         )
         for e in [*train, *held_out]
     }
-    kept = [np.asarray(store.arrays(e)["tracks"])[:, 0] > 0.5 for e in train]
+    kept = [np.asarray(store.arrays(e)["tracks"])[:, V1_ACTIVE] > 0.5 for e in train]
     cutter = fit_dead_air_cutter([audio[e] for e in train], kept,
                                  [float(store.edits[e].fps) for e in train])  # fmt: skip
     if cutter is None:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from trackcore import ACTIVE, ASSET, N_ASSETS, N_PARAMETERS, PARAMETER_NAMES, PARAMETERS, AssetRole
 from xml2csv import DEFAULT_PARAMETERS, written_keyframes
 from xmlai.smooth import NEUTRAL, TRACK_WIDTH, segments
 
-PARAMETER_COLUMNS = tuple(p.column for p in DEFAULT_PARAMETERS)  # the block's columns 2..8
+PARAMETER_COLUMNS = tuple(p.column for p in DEFAULT_PARAMETERS)  # the block's PARAMETERS
 
-ASSET_CLASSES = 10
+ASSET_CLASSES = N_ASSETS
+FIRST = PARAMETERS.start  # the block's column of the first parameter
+SCALE, POS_X, POS_Y = (PARAMETER_NAMES.index(n) for n in ("scale", "pos_x", "pos_y"))
+CROPS = [p for p, name in enumerate(PARAMETER_NAMES) if name.startswith("crop_")]
 
 
 def f1(tp: float, fp: float, fn: float) -> float:
@@ -71,7 +75,7 @@ def keyframes(block: np.ndarray, active: np.ndarray) -> int:
     """The `<keyframe>`s the xmeml writer writes for one track's (n, 9) block, one item per
     active segment: what is counted is what a written edit holds."""
     return sum(
-        written_keyframes({c: block[s:e, 2 + p] for p, c in enumerate(PARAMETER_COLUMNS)})
+        written_keyframes({c: block[s:e, FIRST + p] for p, c in enumerate(PARAMETER_COLUMNS)})
         for s, e in segments(active)
     )
 
@@ -87,7 +91,7 @@ class Accumulator:
         self.sampled = False
         self.asset_truth: list[np.ndarray] = []
         self.asset_pred: list[np.ndarray] = []
-        self.abs_err = np.zeros(7)
+        self.abs_err = np.zeros(N_PARAMETERS)
         self.both = 0
         self.truth_active = 0
         self.jitter_pred = self.jitter_truth = 0.0
@@ -98,7 +102,7 @@ class Accumulator:
     def add(self, truth: np.ndarray, pred: np.ndarray, fps: float, sample_frames=None) -> None:
         """truth, pred: (n, 9) blocks of one track on one edit; sample_frames: the coarsest
         feature's sample period there, in frames (a cut it drives cannot be placed closer)."""
-        ta, pa = truth[:, 0] > 0.5, pred[:, 0] > 0.5
+        ta, pa = truth[:, ACTIVE] > 0.5, pred[:, ACTIVE] > 0.5
         self.tp += int(np.sum(ta & pa))
         self.fp += int(np.sum(~ta & pa))
         self.fn += int(np.sum(ta & ~pa))
@@ -108,15 +112,15 @@ class Accumulator:
             # never below the ±2 frame column: a fast feature sets no limit of its own
             self.bsample += boundary_f1(ta, pa, max(2, int(sample_frames)))[1:]
             self.sampled = True
-        self.asset_truth.append(truth[ta, 1].astype(int))
-        self.asset_pred.append(np.where(pa[ta], pred[ta, 1], 0).astype(int))
+        self.asset_truth.append(truth[ta, ASSET].astype(int))
+        self.asset_pred.append(np.where(pa[ta], pred[ta, ASSET], AssetRole.NONE).astype(int))
         both = ta & pa
-        self.abs_err += np.abs(truth[both, 2:] - pred[both, 2:]).sum(axis=0)
+        self.abs_err += np.abs(truth[both, PARAMETERS] - pred[both, PARAMETERS]).sum(axis=0)
         self.both += int(both.sum())
         self.truth_active += int(ta.sum())
-        for p in (0, 1, 2):  # scale and position drive the look; crops rarely animate
-            self.jitter_pred += jitter(pred[:, 2 + p], pa)
-            self.jitter_truth += jitter(truth[:, 2 + p], ta)
+        for p in (SCALE, POS_X, POS_Y):  # scale and position drive the look; crops rarely move
+            self.jitter_pred += jitter(pred[:, FIRST + p], pa)
+            self.jitter_truth += jitter(truth[:, FIRST + p], ta)
         self.kf_pred += keyframes(pred, pa)
         self.kf_truth += keyframes(truth, ta)
         self.jitter_n += 1
@@ -124,7 +128,7 @@ class Accumulator:
 
     def report(self) -> dict:
         # no frame active in both: there is nothing to measure, which is not an error of 0
-        mae = self.abs_err / self.both if self.both else np.full(7, np.nan)
+        mae = self.abs_err / self.both if self.both else np.full(N_PARAMETERS, np.nan)
         return {
             "frames_active_truth": self.truth_active,
             "frame_f1": f1(self.tp, self.fp, self.fn),
@@ -136,10 +140,10 @@ class Accumulator:
                 np.concatenate(self.asset_pred or [np.zeros(0)]),
             ),
             "coverage": self.both / self.truth_active if self.truth_active else float("nan"),
-            "scale_mae_pct": float(mae[0]),
-            "position_mae_pct": float((mae[1] + mae[2]) / 2 * 100),
-            "position_mae_px": float((mae[1] * 1920 + mae[2] * 1080) / 2),
-            "crop_mae_pct": float(mae[3:].mean()),
+            "scale_mae_pct": float(mae[SCALE]),
+            "position_mae_pct": float((mae[POS_X] + mae[POS_Y]) / 2 * 100),
+            "position_mae_px": float((mae[POS_X] * 1920 + mae[POS_Y] * 1080) / 2),
+            "crop_mae_pct": float(mae[CROPS].mean()),
             "jitter": self.jitter_pred / max(self.jitter_n, 1),
             "jitter_editor": self.jitter_truth / max(self.jitter_n, 1),
             "keyframes_per_min": self.kf_pred / self.minutes if self.minutes else 0.0,
@@ -161,17 +165,8 @@ def evaluate(pairs, n_tracks: int, sample_frames=None) -> dict:
     return {f"V{k + 1}": acc.report() for k, acc in enumerate(accs)}
 
 
-ROLE_NAMES = {
-    1: "main source",
-    2: "main source overlay",
-    3: "other video",
-    4: "still image",
-    5: "text",
-    6: "matte",
-    7: "nested sequence",
-    8: "other graphic",
-    9: "unresolved",
-}
+# "main source", "main source overlay", ..., "unresolved": every role that shows something
+ROLE_NAMES = {int(r): r.name.lower().replace("_", " ") for r in AssetRole if r != AssetRole.NONE}
 
 
 def evaluate_roles(pairs) -> dict:
@@ -183,8 +178,8 @@ def evaluate_roles(pairs) -> dict:
         t = truth.reshape(len(truth), -1, TRACK_WIDTH)
         p = pred.reshape(len(pred), -1, TRACK_WIDTH)
         for role in ROLE_NAMES:
-            shown = ((t[..., 0] > 0.5) & (np.rint(t[..., 1]) == role)).any(axis=1)
-            claimed = ((p[..., 0] > 0.5) & (np.rint(p[..., 1]) == role)).any(axis=1)
+            shown = ((t[..., ACTIVE] > 0.5) & (np.rint(t[..., ASSET]) == role)).any(axis=1)
+            claimed = ((p[..., ACTIVE] > 0.5) & (np.rint(p[..., ASSET]) == role)).any(axis=1)
             truth_frames[role] += int(shown.sum())
             counts[role][:3] += (
                 np.sum(shown & claimed),
@@ -208,11 +203,12 @@ def when_on(stacked: np.ndarray) -> np.ndarray:
     mean parameters over the frames where it is on (the neutral values for a track never on)."""
     block = np.tile(NEUTRAL, (stacked.shape[1], 1)).astype(np.float64)
     for k in range(stacked.shape[1]):
-        active = stacked[:, k, 0] > 0.5
+        active = stacked[:, k, ACTIVE] > 0.5
         if active.any():
-            assets = stacked[active, k, 1].astype(int)
-            block[k, :2] = 1, np.bincount(assets, minlength=ASSET_CLASSES).argmax()
-            block[k, 2:] = stacked[active, k, 2:].mean(axis=0)
+            assets = stacked[active, k, ASSET].astype(int)
+            block[k, ACTIVE] = 1
+            block[k, ASSET] = np.bincount(assets, minlength=ASSET_CLASSES).argmax()
+            block[k, PARAMETERS] = stacked[active, k, PARAMETERS].mean(axis=0)
     return block
 
 
@@ -220,7 +216,7 @@ def baseline_predictor(train_blocks: list[np.ndarray], n_tracks: int):
     """Majority active and asset, mean parameters, per track, from the training edits."""
     stacked = np.concatenate(train_blocks).reshape(-1, n_tracks, TRACK_WIDTH)
     block = when_on(stacked)
-    block[(stacked[:, :, 0] > 0.5).mean(axis=0) <= 0.5] = NEUTRAL  # off most of the time
+    block[(stacked[:, :, ACTIVE] > 0.5).mean(axis=0) <= 0.5] = NEUTRAL  # off most of the time
     flat = block.reshape(-1)
 
     def predict(n_frames: int) -> np.ndarray:
@@ -231,7 +227,7 @@ def baseline_predictor(train_blocks: list[np.ndarray], n_tracks: int):
 
 def style_counts(blocks: np.ndarray, fps: float) -> dict:
     """(n, N, 9) -> the raw sums behind keyframes per minute and scale jitter of one edit."""
-    on = blocks[..., 0] > 0.5
+    on = blocks[..., ACTIVE] > 0.5
     counts = {
         "keyframes": 0,
         "minutes": on.any(axis=1).sum() / fps / 60,
@@ -240,7 +236,7 @@ def style_counts(blocks: np.ndarray, fps: float) -> dict:
     }
     for k in np.flatnonzero(on.any(axis=0)):
         counts["keyframes"] += keyframes(blocks[:, k], on[:, k])
-        counts["jitter"] += jitter(blocks[:, k, 2], on[:, k])
+        counts["jitter"] += jitter(blocks[:, k, FIRST + SCALE], on[:, k])
         counts["tracks"] += 1
     return counts
 

@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 from rich.progress import track
 
+from trackcore import ACTIVE, ASSET, LayoutError, check_layout
 from xmlai.config import TRAINED_SETTINGS, RunConfig, trained_settings
 from xmlai.editor_style import EditorStyle
 from xmlai.features import extract_features, media_info, recording_schemas
+from xmlai.infer import split_outputs
 from xmlai.review import most_doubtful, to_sequence_markers, track_doubts
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig, smooth_track, thresholds
@@ -57,6 +59,10 @@ class TrainedRun:
         if not (run_dir / INPUTS).exists():
             raise PipelineError(f"{run_dir} holds no trained model (run `xmlai train` first)")
         inputs = json.loads((run_dir / INPUTS).read_text())
+        try:  # a run trained before inputs.json recorded it read layout 1
+            check_layout(inputs.get("layout_version", 1), str(run_dir / INPUTS))
+        except LayoutError as err:
+            raise PipelineError(str(err)) from None
         trained = inputs.get("settings") or trained_settings(_run_config(run_dir) or config)
         given = trained_settings(config)
         settings, overrides = dict(trained), {}
@@ -170,7 +176,7 @@ def _predict_one(
         outputs.path.unlink()
     kept = np.zeros(n_frames, dtype=bool)
     for block in blocks.values():
-        kept |= block[:, 0] > 0.5
+        kept |= block[:, ACTIVE] > 0.5
     frames_path = out / FRAMES_FILE
     _write_frames(frames_path, video, n_frames, rate, inputs["n_tracks"], blocks)
     review = to_sequence_markers(most_doubtful(doubts), kept) if markers else []
@@ -197,7 +203,7 @@ def _predict_one(
         "modalities_missing": missing,  # masked (zeros, mask 0), as in training
         "markers": len(review),
         "active_frames_per_track": {
-            f"V{k + 1}": int(block[:, 0].sum()) for k, block in sorted(blocks.items())
+            f"V{k + 1}": int(block[:, ACTIVE].sum()) for k, block in sorted(blocks.items())
         },
         **written_style(xml_path),
         "keyframes_per_min_editor": inputs.get("editor", {}).get("keyframes_per_min"),
@@ -221,14 +227,14 @@ def _smoothed_tracks(run: TrainedRun, outputs, fps: float, markers: bool):
     smoothing, style = run.smoothing(), _style(run.inputs)
     blocks, doubts = {}, []
     for k in range(outputs.n_tracks):
-        raw = outputs.read(k)
+        on, assets, params = split_outputs(outputs.read(k), run.model.config.n_assets)
         habits = style.tracks[k] if k < len(style.tracks) else None
-        block = smooth_track(raw[:, 0], raw[:, 1:11], raw[:, 11:18], smoothing, habits, fps)
-        if block[:, 0].any():
+        block = smooth_track(on, assets, params, smoothing, habits, fps)
+        if block[:, ACTIVE].any():
             blocks[k] = block.astype(np.float32)
         if markers:
             level = thresholds(smoothing, habits)[2]
-            doubts += track_doubts(raw[:, 0], raw[:, 1:11], block, k, level, fps)
+            doubts += track_doubts(on, assets, block, k, level, fps)
     return blocks, doubts
 
 
@@ -237,18 +243,16 @@ def _write_frames(path: Path, video: str, n_frames: int, rate, n_tracks: int, bl
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from xml2csv.io import atomic_write
+    from trackcore.atomic import atomic_path
 
-    def write(tmp: Path) -> None:
-        with pacsv.CSVWriter(
-            tmp, _arrow(_slab(video, np.arange(0), rate, blocks, n_tracks))
-        ) as out:
-            for first in range(0, n_frames, FRAMES_SLAB):
-                rows = np.arange(first, min(n_frames, first + FRAMES_SLAB))
-                slab = _slab(video, rows, rate, blocks, n_tracks)
-                out.write_table(pa.Table.from_pandas(slab, preserve_index=False))
-
-    atomic_write(path, write)
+    with (
+        atomic_path(path) as tmp,
+        pacsv.CSVWriter(tmp, _arrow(_slab(video, np.arange(0), rate, blocks, n_tracks))) as out,
+    ):
+        for first in range(0, n_frames, FRAMES_SLAB):
+            rows = np.arange(first, min(n_frames, first + FRAMES_SLAB))
+            slab = _slab(video, rows, rate, blocks, n_tracks)
+            out.write_table(pa.Table.from_pandas(slab, preserve_index=False))
 
 
 def _arrow(frame: pd.DataFrame):
@@ -266,7 +270,7 @@ def _slab(video: str, rows: np.ndarray, rate, blocks: dict, n_tracks: int) -> pd
         track, field = divmod(k, TRACK_WIDTH)
         block = blocks.get(track)
         value = block[rows, field] if block is not None else np.full(len(rows), NEUTRAL[field])
-        columns[name] = value.astype(np.int8 if field < 2 else np.float32)
+        columns[name] = value.astype(np.int8 if field in (ACTIVE, ASSET) else np.float32)
     return pd.DataFrame(columns)
 
 

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from xml2csv.io import atomic_write
+from trackcore import ACTIVE, ASSET, N_ASSETS, field_index
+from trackcore.atomic import atomic_path
 from xmlai.smooth import TRACK_WIDTH, segments
 
+SCALE = field_index("scale")
+# short names and colours of the asset roles (trackcore.AssetRole), for the lanes' legend
 ROLE_NAMES = [
     "none",
     "main",
@@ -49,7 +52,8 @@ def _pyplot():
 
 def _save(fig, plt, path: Path) -> None:
     try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
     finally:
         plt.close(fig)
 
@@ -95,7 +99,8 @@ def plot_timeline(
         return False
     t = truth.reshape(len(truth), -1, TRACK_WIDTH)
     p = pred.reshape(len(pred), -1, TRACK_WIDTH)
-    used = [k for k in range(t.shape[1]) if t[:, k, 0].any() or p[:, k, 0].any()][:max_tracks]
+    used = [k for k in range(t.shape[1]) if t[:, k, ACTIVE].any() or p[:, k, ACTIVE].any()]
+    used = used[:max_tracks]
     if not used:
         return False
     seconds = np.arange(len(t)) / fps
@@ -109,12 +114,12 @@ def plot_timeline(
     lanes = axes[0]
     for row, k in enumerate(used):
         for offset, block, label in ((0.42, t, "truth"), (0.0, p, "pred")):
-            for start, end in segments(block[:, k, 0] > 0.5):
-                role = int(np.bincount(block[start:end, k, 1].astype(int)).argmax())
+            for start, end in segments(block[:, k, ACTIVE] > 0.5):
+                role = int(np.bincount(block[start:end, k, ASSET].astype(int)).argmax())
                 lanes.broken_barh(
                     [(start / fps, (end - start) / fps)],
                     (row + offset, 0.38),
-                    color=ROLE_COLOURS[role % 10],
+                    color=ROLE_COLOURS[role % N_ASSETS],
                 )
             lanes.text(
                 -0.01,
@@ -130,12 +135,12 @@ def plot_timeline(
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ROLE_COLOURS[1:8]]
     lanes.legend(handles, ROLE_NAMES[1:8], fontsize=7, ncol=7, loc="upper right")
     k = used[0]
-    axes[1].plot(seconds, t[:, k, 2], label=f"V{k + 1} scale truth")
-    axes[1].plot(seconds, p[:, k, 2], "--", label=f"V{k + 1} scale pred")
+    axes[1].plot(seconds, t[:, k, SCALE], label=f"V{k + 1} scale truth")
+    axes[1].plot(seconds, p[:, k, SCALE], "--", label=f"V{k + 1} scale pred")
     axes[1].set_ylabel("scale %")
     axes[1].legend(fontsize=7)
     k2 = used[1] if len(used) > 1 else used[0]
-    for comp, name in ((3, "pos_x"), (4, "pos_y")):
+    for comp, name in ((field_index(n), n) for n in ("pos_x", "pos_y")):
         axes[2].plot(seconds, t[:, k2, comp], label=f"V{k2 + 1} {name} truth")
         axes[2].plot(seconds, p[:, k2, comp], "--", label=f"V{k2 + 1} {name} pred")
     axes[2].set_ylabel("position")

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trackcore import ACTIVE
 from xmlai.metrics import ROLE_NAMES
-from xmlai.smooth import segments
+from xmlai.smooth import FIRST_ROLE, segments
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def review_doubts(
     fps: float,
     config: ReviewConfig = ReviewConfig(),
 ) -> list[Doubt]:
-    """(n, N) P(active), (n, N, 10) asset probabilities and the smoothed (n, N, 9) edit -> the
+    """(n, N) P(active), (n, N, n_assets) asset probabilities and the smoothed (n, N, 9) edit -> the
     most doubtful decisions, in time order."""
     doubts = []
     for k in range(active_prob.shape[1]):
@@ -49,9 +50,10 @@ def review_doubts(
 
 def track_doubts(active_prob, asset_prob, block, track: int, level: float, fps: float,
                  config: ReviewConfig = ReviewConfig()) -> list[Doubt]:  # fmt: skip
-    """One track's doubts: (n,) P(active), (n, 10) asset shares, its smoothed (n, 9) block."""
+    """One track's doubts: (n,) P(active), (n, n_assets) asset shares, its smoothed (n, 9)
+    block."""
     min_frames = max(1, round(config.min_seconds * fps))
-    on = block[:, 0] > 0.5
+    on = block[:, ACTIVE] > 0.5
     return [
         *_threshold_doubts(active_prob, on, track, level, min_frames, config),
         *_asset_doubts(asset_prob, block, track, min_frames, config),
@@ -82,15 +84,15 @@ def _threshold_doubts(prob, on, track, level, min_frames, config) -> list[Doubt]
 def _asset_doubts(shares, block, track, min_frames, config) -> list[Doubt]:
     """Within each segment the smoother gave one asset: is another nearly as likely?"""
     doubts = []
-    for start, end in segments(block[:, 0] > 0.5):
+    for start, end in segments(block[:, ACTIVE] > 0.5):
         if end - start < min_frames:
             continue
-        mean = shares[start:end, 1:].mean(axis=0)  # role 0 ("none") is the on/off question
+        mean = shares[start:end, FIRST_ROLE:].mean(axis=0)  # role 0 ("none"): the on/off question
         first, second = np.argsort(mean)[::-1][:2]
         gap = float(mean[first] - mean[second])
         if gap >= config.close_second:
             continue
-        chosen, other = ROLE_NAMES[int(first) + 1], ROLE_NAMES[int(second) + 1]
+        chosen, other = ROLE_NAMES[int(first) + FIRST_ROLE], ROLE_NAMES[int(second) + FIRST_ROLE]
         comment = f"V{track + 1}: {chosen} or {other}? ({mean[first]:.2f} vs {mean[second]:.2f})"
         doubts.append(Doubt(start, end, track, 1 - gap / config.close_second, comment))
     return doubts

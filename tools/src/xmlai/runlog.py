@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from xml2csv.io import atomic_write
+from trackcore import atomic
 
 log = logging.getLogger("xmlai")
 
@@ -38,7 +38,8 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    """Atomic: trackcore's writer (a temporary beside `path`, the user's umask, renamed)."""
+    atomic.write_text(path, text)
 
 
 @contextmanager

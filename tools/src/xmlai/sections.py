@@ -18,7 +18,7 @@ from trainer.config import TrainConfig
 # set from the built data, never by a user: the feature widths, the track count and layout
 MODEL_FROM_DATA = (
     "modalities", "feature_names", "n_tracks", "n_assets", "predicted_tracks", "max_frames",
-    "regression_offset", "regression_scale",
+    "regression_offset", "regression_scale", "layout_version",
 )  # fmt: skip
 # the pipeline's choices where they differ from the library's defaults (README "defaults")
 MODEL_CHOICES = {

@@ -9,13 +9,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+import trackcore
+from trackcore import ACTIVE, ASSET, N_PARAMETERS, PARAMETERS, AssetRole
 from xml2csv import reduce_keyframes
 
 if TYPE_CHECKING:
     from xmlai.editor_style import EditorStyle
 
-TRACK_WIDTH = 9  # active, asset, scale, pos_x, pos_y, crop l/r/t/b
-NEUTRAL = np.array([0, 0, 100, 0, 0, 0, 0, 0, 0], dtype=np.float64)
+TRACK_WIDTH = trackcore.TRACK_WIDTH  # active, asset, scale, pos_x, pos_y, crop l/r/t/b
+NEUTRAL = np.array(trackcore.TRACK_NEUTRAL, dtype=np.float64)
+FIRST_ROLE = AssetRole.NONE + 1  # the asset shares of a track that is on: role 0 is "off"
 # keyframe tolerances per regression column: % zoom, frame fractions, % crop
 PARAM_TOLERANCE = np.array([0.5, 0.003, 0.003, 0.5, 0.5, 0.5, 0.5])
 # predicted values move within these bands without a keyframe: an editor's curves are constant
@@ -168,7 +171,7 @@ def smooth_tracks(
     style: EditorStyle | None = None,
     fps: float = 30.0,
 ) -> np.ndarray:
-    """(n, N) P(active), (n, N, 10) asset probabilities, (n, N, 7) raw-unit parameters ->
+    """(n, N) P(active), (n, N, n_assets) asset probabilities, (n, N, 7) raw-unit parameters ->
     (n, N*9) track block in the table layout. With the editor's `style` (learned from their
     training edits), segments, gaps and parameters follow their habits too."""
     n, n_tracks = active_prob.shape
@@ -189,16 +192,16 @@ def smooth_track(
     habits=None,
     fps: float = 30.0,
 ) -> np.ndarray:
-    """One track: (n,) P(active), (n, 10) asset probabilities, (n, 7) parameters -> (n, 9),
+    """One track: (n,) P(active), (n, n_assets) asset probabilities, (n, 7) parameters -> (n, 9),
     with the editor's habits on this track (`EditorStyle.tracks[k]`) when given."""
     out = np.tile(NEUTRAL, (len(active_prob), 1))
     tol = SNAP_TOLERANCE * config.param_tolerance_scale
     for start, end in segments(active_frames(active_prob, config, habits, fps)):
-        scores = asset_prob[start:end, 1:].sum(axis=0)  # role 0 means "none"
-        out[start:end, 0] = 1
-        out[start:end, 1] = 1 + int(np.argmax(scores))
-        for p in range(7):
-            out[start:end, 2 + p] = editor_curve(
+        scores = asset_prob[start:end, FIRST_ROLE:].sum(axis=0)  # role 0 means "none"
+        out[start:end, ACTIVE] = 1
+        out[start:end, ASSET] = FIRST_ROLE + int(np.argmax(scores))
+        for p in range(N_PARAMETERS):
+            out[start:end, PARAMETERS.start + p] = editor_curve(
                 regression[start:end, p],
                 tol[p],
                 config.median_frames,

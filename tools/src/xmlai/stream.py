@@ -17,23 +17,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-OUTPUT_WIDTH = 18  # per track: P(active), 10 asset shares, 7 parameters
 CHUNK_SECONDS = 600.0  # of frames per chunk: its store and window outputs are what it holds
 INFER_BATCH = 16  # windows per forward pass: activations, not speed, grow with it on a CPU
 
 
 class TrackOutputs:
-    """(n, N, 18) float32 model outputs on disk, track-major: track k's (n, 18) are contiguous.
+    """(n, N, W) float32 model outputs on disk, track-major: track k's (n, W) are contiguous;
+    W = `xmlai.infer.output_width(config)` (P(active), the asset shares, the parameters).
     Written with plain file writes, not a memory map, so they never count as resident."""
 
-    def __init__(self, path: Path, n_frames: int, n_tracks: int):
+    def __init__(self, path: Path, n_frames: int, n_tracks: int, width: int):
         self.path, self.n, self.n_tracks = Path(path), n_frames, n_tracks
-        self.row = OUTPUT_WIDTH * 4
+        self.width = width
+        self.row = width * 4
         with open(self.path, "wb") as f:
             f.truncate(n_frames * n_tracks * self.row)
 
     def write(self, first: int, block: np.ndarray) -> None:
-        """block: (m, N, 18) outputs of frames first..first+m-1."""
+        """block: (m, N, W) outputs of frames first..first+m-1."""
         fd = os.open(self.path, os.O_WRONLY)
         try:
             for k in range(self.n_tracks):
@@ -43,11 +44,11 @@ class TrackOutputs:
             os.close(fd)
 
     def read(self, k: int) -> np.ndarray:
-        """Track k: (n, 18)."""
+        """Track k: (n, W)."""
         with open(self.path, "rb") as f:
             f.seek(k * self.n * self.row)
-            data = np.fromfile(f, dtype=np.float32, count=self.n * OUTPUT_WIDTH)
-        return data.reshape(self.n, OUTPUT_WIDTH)
+            data = np.fromfile(f, dtype=np.float32, count=self.n * self.width)
+        return data.reshape(self.n, self.width)
 
 
 def chunk_ranges(n_frames: int, length: int, overlap: int, chunk_frames: int):
@@ -132,14 +133,16 @@ def stream_outputs(run, tables: dict, video: str, n_frames: int, rate, work: Pat
     {modality: FeatureSource (or a featalign FeatureTable)} of the recording."""
     from featalign import Normaliser, build_frame_store
     from seqwin import FrameStore, WindowDataset, stitch
-    from xmlai.infer import frame_predictions, window_outputs
+    from xmlai.infer import frame_predictions, output_width, window_outputs
 
     inputs, settings, model = run.inputs, run.settings, run.model
     length, overlap = settings["data.window"], settings["data.overlap"]
     normalisers = {
         m: Normaliser.from_dict(d) for m, d in inputs["normalisation"].items() if m in tables
     }
-    outputs = TrackOutputs(work / "outputs.f32", n_frames, model.config.n_tracks)
+    outputs = TrackOutputs(
+        work / "outputs.f32", n_frames, model.config.n_tracks, output_width(model.config)
+    )
     chunk_frames = max(1, round(chunk_seconds * float(rate)))
     store_dir = work / "store"
     try:

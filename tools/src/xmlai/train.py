@@ -66,6 +66,7 @@ def model_config(store, config: RunConfig):
         **model_settings(config.model),
         modalities={name: int(store.widths[name]) for name in store.modalities},
         n_tracks=store.n_tracks,
+        layout_version=store.layout_version,
         max_frames=max(8192, int(max(store.n_frames)) + config.data.window),
     )
 
@@ -255,6 +256,7 @@ def _inputs(store, config: RunConfig, fps: float, split: dict, style) -> dict:
         "version": 1,
         "fps": fps,
         "n_tracks": store.n_tracks,
+        "layout_version": store.layout_version,
         "view": config.data.view,
         "settings": trained_settings(config),
         "modalities": list(store.modalities),

@@ -16,8 +16,8 @@ import av
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from trackcore.atomic import atomic_path
 from xml2csv import read_xmeml
-from xml2csv.io import atomic_write
 from xmlai.preview.compose import _Compositor
 from xmlai.preview.media import _Media, generator_values
 from xmlai.preview.sound import RATE, _Mixer
@@ -117,7 +117,8 @@ def render_preview(edit_xml, output_mp4, *, media_root=None, height=None, overwr
         done.update(frames=encoder.frames, samples=encoder.samples, audio=encoder.audio is not None)
 
     try:
-        atomic_write(output, write)
+        with atomic_path(output) as tmp:
+            write(tmp)
     finally:
         media.close()
     took = time.perf_counter() - started

@@ -6,12 +6,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from xml2csv import DEFAULT_RULES, sample
+from trackcore import PARAMETER_NAMES, PARAMETER_NEUTRAL
+from xml2csv import DEFAULT_RULES, OPTIONAL_PARAMETERS, sample
 from xml2csv.model import Timeline
 from xmlai.preview.media import _Media, _media_seconds
 
-COLUMNS = ("scale", "pos_x", "pos_y", "crop_left", "crop_right", "crop_top", "crop_bottom")
-NEUTRAL = np.array([100, 0, 0, 0, 0, 0, 0, 100], dtype=np.float32)  # COLUMNS + opacity
+COLUMNS = PARAMETER_NAMES  # scale, pos_x, pos_y, crop l/r/t/b (the track layout)
+OPACITY = len(COLUMNS)  # the row's last value
+NEUTRAL = np.array(
+    [*PARAMETER_NEUTRAL, OPTIONAL_PARAMETERS["opacity"].default], dtype=np.float32
+)  # COLUMNS + opacity
 
 
 def _dissolves(track) -> dict[int, list]:
@@ -58,8 +62,8 @@ class _Compositor:
                 row = params[min(max(t, lo), hi - 1)] if hi > lo else NEUTRAL
                 source = self.media.source(item, (self.scope, track.index), roles[id(item)])
                 piece = self._piece(source, _media_seconds(item, t, self.fps), row)
-                if piece is not None and weight * row[7] > 0:
-                    pieces.append((*piece, weight * min(row[7], 100) / 100))
+                if piece is not None and weight * row[OPACITY] > 0:
+                    pieces.append((*piece, weight * min(row[OPACITY], 100) / 100))
             _over(canvas, pieces)
         return canvas
 

@@ -28,6 +28,8 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from trackcore import DEFAULT_N_TRACKS, count_tracks, parse_track_column, track_column
+from trackcore.atomic import atomic_path, replace_dir
 from xmlai.__about__ import __version__
 from xmlai.synth.editors import Editor, Presentation, dead_air_cuts, editor_tracks, presented
 from xmlai.synth.lookup import plan_lookup
@@ -45,7 +47,14 @@ from xmlai.synth.recording import (
     visual_features,
     write_feature_file,
 )
-from xmlai.synth.style import RULE_FEATURES, Style, frames_of, track_table
+from xmlai.synth.style import (
+    META_COLUMNS,
+    ROLE_FIELDS,
+    RULE_FEATURES,
+    Style,
+    frames_of,
+    track_table,
+)
 
 log = logging.getLogger("xmlai.synth")
 SOURCE_FOLDER = "file://localhost/synth-recordings/"
@@ -64,7 +73,7 @@ class SynthConfig:
     n_edits: int = 110
     seconds: float = 30.0  # length of each edit
     seed: int = 0
-    n_tracks: int = 20  # track table width (truth CSVs)
+    n_tracks: int = DEFAULT_N_TRACKS  # track table width (truth CSVs)
     fps: tuple[str, ...] = ("30", "30000/1001", "25", "24")  # dealt round-robin, shuffled
     audio_rates: tuple[float, ...] = (50.0, 50.0, 40.0, 60.0)
     visual_rates: tuple[float, ...] = (2.0, 3.0, 4.0, 5.0, 6.0, 7.5, 8.0, 10.0)
@@ -351,8 +360,8 @@ def make_edit(
 def facts(edit: SynthEdit, files: dict[str, str]) -> dict:
     """What synth.json says about one recording."""
     plan, table = edit.plan, edit.table
-    used = [k for k in range(1, 100) if f"t{k:02d}_active" in table]
-    active = {str(k): int(table[f"t{k:02d}_active"].sum()) for k in used}
+    used = range(1, count_tracks(table.columns) + 1)
+    active = {str(k): int(table[track_column(k, "active")].sum()) for k in used}
     corner = None
     if plan.webcam is not None:
         corner = (
@@ -389,21 +398,21 @@ def _truth_csv(table: pd.DataFrame, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    meta = list(table.columns[:5])
-    body = np.asfortranarray(table[table.columns[5:]].to_numpy(np.float64))  # column slices
-    arrays = [pa.array(table[c].astype(str).to_numpy()) for c in meta[:2]]
-    arrays += [pa.array(table[c].to_numpy()) for c in meta[2:]]
-    for k, name in enumerate(table.columns[5:]):
+    tracks = [c for c in table.columns if c not in META_COLUMNS]  # the layout's, after the meta
+    body = np.asfortranarray(table[tracks].to_numpy(np.float64))  # column slices
+    text = ("edit_id", "source_video_name")
+    arrays = [pa.array(table[c].astype(str).to_numpy()) for c in META_COLUMNS if c in text]
+    arrays += [pa.array(table[c].to_numpy()) for c in META_COLUMNS if c not in text]
+    for k, name in enumerate(tracks):
         column = body[:, k]
-        is_role = name.endswith(("_active", "_asset"))
+        is_role = parse_track_column(name)[1] in ROLE_FIELDS
         arrays.append(pa.array(column.astype(np.int8) if is_role else column))
-    tmp = path.with_name(f".{path.name}.tmp")
-    pcsv.write_csv(
-        pa.Table.from_arrays(arrays, names=list(table.columns)),
-        tmp,
-        pcsv.WriteOptions(quoting_style="none"),
-    )
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pcsv.write_csv(
+            pa.Table.from_arrays(arrays, names=[*META_COLUMNS, *tracks]),
+            tmp,
+            pcsv.WriteOptions(quoting_style="none"),
+        )
 
 
 def _writer():
@@ -473,13 +482,7 @@ def check_out_dir(out: Path, overwrite: bool, manifest: str = "synth.json") -> N
 def move_into_place(work: Path, out: Path) -> None:
     """Rename the finished `work` folder to `out`; an existing `out` (empty, or one we may
     replace) is moved aside first and removed after, so `out` is never half of each."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-        os.replace(work, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(work, out)
+    replace_dir(work, out)
 
 
 def _progress(enabled: bool):

@@ -23,10 +23,22 @@ from fractions import Fraction
 
 import numpy as np
 
+from trackcore import PARAMETER_NAMES, AssetRole
 from xmlai.synth.recording import FeatureFile
 from xmlai.synth.style import NEUTRAL, EditTracks, Style, clean, frames_of, runs, zoom_level
 
-ROLE_RECORDING, ROLE_OTHER_VIDEO, ROLE_STILL, ROLE_TITLE = 2, 3, 4, 5
+ROLE_RECORDING, ROLE_OTHER_VIDEO, ROLE_STILL, ROLE_TITLE = (
+    int(role)
+    for role in (
+        AssetRole.MAIN_SOURCE_OVERLAY,
+        AssetRole.OTHER_VIDEO,
+        AssetRole.STILL_IMAGE,
+        AssetRole.TEXT,
+    )
+)
+# positions in a track's (n, 7) parameters (the layout's PARAMETER_NAMES)
+SCALE = PARAMETER_NAMES.index("scale")
+POSITION = slice(PARAMETER_NAMES.index("pos_x"), PARAMETER_NAMES.index("pos_y") + 1)
 CANONICAL_MODALITIES = ("audio", "visual")
 
 
@@ -198,9 +210,10 @@ def editor_tracks(features: dict[str, np.ndarray], fps: Fraction, editor: Editor
         level = zoom_level(
             clean(editor.zoom.fires(features), gap, shortest), fps, editor.zoom_ramp_s
         )
-        base[:, 0] = 100.0 + (editor.zoom_scale - 100.0) * level
-        base[:, 1:3] = np.outer(level, editor.zoom_pos)
-    tracks = EditTracks(active={1: np.ones(n, dtype=bool)}, asset={1: 1}, params={1: base})
+        base[:, SCALE] = 100.0 + (editor.zoom_scale - 100.0) * level
+        base[:, POSITION] = np.outer(level, editor.zoom_pos)
+    main = int(AssetRole.MAIN_SOURCE)  # V1 shows the recording
+    tracks = EditTracks(active={1: np.ones(n, dtype=bool)}, asset={1: main}, params={1: base})
     for k, overlay in enumerate(editor.overlays, start=2):
         on = clean(overlay.trigger.fires(features), gap, shortest)
         tracks.active[k], tracks.asset[k] = on, overlay.role
@@ -243,7 +256,7 @@ def _placed(overlay: Overlay, on: np.ndarray, features: dict[str, np.ndarray]) -
     n = len(on)
     params = np.tile(np.array([overlay.scale, *overlay.pos, *overlay.crop], float), (n, 1))
     if overlay.flip_by is not None:
-        axis = 1 + overlay.flip_axis
+        axis = POSITION.start + overlay.flip_axis
         for start, end in runs(on):
             if features[overlay.flip_by][start] >= overlay.flip_at:
                 params[start:end, axis] *= -1.0

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trackcore.atomic import atomic_path
 from xmlai.synth.recording import WEBCAM_CENTRE, HiddenEvents, RecordingPlan
 
 ASSETS = Path(__file__).with_name("assets")
@@ -549,41 +550,35 @@ def render_media(
     stereo = np.ascontiguousarray(np.stack([audio, audio]))
     frame_tb, sample_tb = Fraction(fps.denominator, fps.numerator), Fraction(1, SAMPLE_RATE)
     chunk = 1024
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
-            video = container.add_stream(
-                "libx264",
-                rate=fps,
-                options={"preset": PRESET, "crf": str(CRF), "g": str(round(MAX_GOP_S * fps))},
-            )
-            video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-            video.time_base = frame_tb
-            video.codec_context.time_base = frame_tb
-            sound = container.add_stream(
-                "aac", rate=SAMPLE_RATE, layout="stereo", options={"aac_coder": "fast", "b": "160k"}
-            )
-            sound.time_base = sample_tb
-            done = 0
-            for f in range(hidden.n_frames):
-                image = av.VideoFrame.from_ndarray(picture.frame(f), format="rgb24")
-                image.pts, image.time_base = f, frame_tb
-                container.mux(video.encode(image))
-                until = len(audio) if f == hidden.n_frames - 1 else sample_of_frame(f + 1, fps)
-                while done < until and (until - done >= chunk or until == len(audio)):
-                    stop = min(done + chunk, until)
-                    block = av.AudioFrame.from_ndarray(
-                        stereo[:, done:stop], format="fltp", layout="stereo"
-                    )
-                    block.sample_rate, block.pts, block.time_base = SAMPLE_RATE, done, sample_tb
-                    container.mux(sound.encode(block))
-                    done = stop
-            container.mux(video.encode(None))
-            container.mux(sound.encode(None))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, av.open(str(tmp), mode="w", format="mp4") as container:
+        video = container.add_stream(
+            "libx264",
+            rate=fps,
+            options={"preset": PRESET, "crf": str(CRF), "g": str(round(MAX_GOP_S * fps))},
+        )
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.time_base = frame_tb
+        video.codec_context.time_base = frame_tb
+        sound = container.add_stream(
+            "aac", rate=SAMPLE_RATE, layout="stereo", options={"aac_coder": "fast", "b": "160k"}
+        )
+        sound.time_base = sample_tb
+        done = 0
+        for f in range(hidden.n_frames):
+            image = av.VideoFrame.from_ndarray(picture.frame(f), format="rgb24")
+            image.pts, image.time_base = f, frame_tb
+            container.mux(video.encode(image))
+            until = len(audio) if f == hidden.n_frames - 1 else sample_of_frame(f + 1, fps)
+            while done < until and (until - done >= chunk or until == len(audio)):
+                stop = min(done + chunk, until)
+                block = av.AudioFrame.from_ndarray(
+                    stereo[:, done:stop], format="fltp", layout="stereo"
+                )
+                block.sample_rate, block.pts, block.time_base = SAMPLE_RATE, done, sample_tb
+                container.mux(sound.encode(block))
+                done = stop
+        container.mux(video.encode(None))
+        container.mux(sound.encode(None))
     return MediaInfo(
         path,
         hidden.n_frames,

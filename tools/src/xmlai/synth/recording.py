@@ -9,12 +9,13 @@ the features, so everything the edit depends on is visible to a model.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from trackcore.atomic import atomic_path
 
 QUANTUM = 1.0 / 1024  # rule inputs are multiples of this: exact in float32, CSV and Parquet
 WEBCAM_CENTRE = {False: 0.27, True: 0.73}  # face_x for left/right, face_y for top/bottom
@@ -309,20 +310,19 @@ def write_feature_file(table: FeatureFile, path: Path, fmt: str) -> None:
         emb = np.asfortranarray(table.embedding)  # column slices without copies
         arrays += [pa.array(emb[:, k]) for k in range(emb.shape[1])]
     data = pa.Table.from_arrays(arrays, names=table.column_names())
-    tmp = path.with_name(f".{path.name}.tmp")
-    if fmt == "csv":
-        import pyarrow.csv as pcsv
+    with atomic_path(path) as tmp:
+        if fmt == "csv":
+            import pyarrow.csv as pcsv
 
-        pcsv.write_csv(data, tmp, pcsv.WriteOptions(quoting_style="none"))
-    else:
-        import pyarrow.parquet as pq
+            pcsv.write_csv(data, tmp, pcsv.WriteOptions(quoting_style="none"))
+        else:
+            import pyarrow.parquet as pq
 
-        pq.write_table(
-            data,
-            tmp,
-            compression="zstd",
-            use_dictionary=False,
-            write_statistics=False,
-            row_group_size=8192,
-        )  # fmt: skip  a long recording reads in parts
-    os.replace(tmp, path)
+            pq.write_table(
+                data,
+                tmp,
+                compression="zstd",
+                use_dictionary=False,
+                write_statistics=False,
+                row_group_size=8192,
+            )  # fmt: skip  a long recording reads in parts

@@ -25,9 +25,13 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-PARAMS = ("scale", "pos_x", "pos_y", "crop_left", "crop_right", "crop_top", "crop_bottom")
-NEUTRAL = (100.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-META_COLUMNS = ["edit_id", "source_video_name", "frame", "timestamp", "source_timestamp"]
+import trackcore
+from trackcore import ACTIVE, ASSET, FIELD_NAMES
+
+PARAMS = trackcore.PARAMETER_NAMES  # scale, pos_x, pos_y, crop l/r/t/b (the track layout)
+NEUTRAL = trackcore.PARAMETER_NEUTRAL
+META_COLUMNS = list(trackcore.META_COLUMNS)
+ROLE_FIELDS = (FIELD_NAMES[ACTIVE], FIELD_NAMES[ASSET])
 RULE_FEATURES = ("is_speaking", "rms", "motion", "face_count", "face_x", "face_y", "text_present")
 
 
@@ -111,7 +115,7 @@ def track_table(
     source_video_name: str,
     fps: Fraction,
     source_frames: np.ndarray,
-    n_tracks: int = 20,
+    n_tracks: int = trackcore.DEFAULT_N_TRACKS,
 ) -> pd.DataFrame:
     """The SPEC track table (meta + n_tracks x 9 columns); inactive cells are neutral."""
     n = len(source_frames)
@@ -134,9 +138,9 @@ def track_table(
         }
     )
     tracks_range = range(1, n_tracks + 1)
-    role_names = [f"t{k:02d}_{c}" for k in tracks_range for c in ("active", "asset")]
+    role_names = [f"t{k:02d}_{c}" for k in tracks_range for c in ROLE_FIELDS]
     value_names = [f"t{k:02d}_{c}" for k in tracks_range for c in PARAMS]
-    order = [f"t{k:02d}_{c}" for k in tracks_range for c in ("active", "asset", *PARAMS)]
+    order = trackcore.track_columns(n_tracks)
     blocks = [
         meta,
         pd.DataFrame(roles.reshape(n, -1), columns=role_names, copy=False),
