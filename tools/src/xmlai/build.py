@@ -23,9 +23,11 @@ MEDIA_FACTS = ("fps", "duration_s", "width", "height", "variable_frame_rate", "f
 
 
 def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, progress=True):
-    """Returns the build summary (also written to OUT/build.json); OUT/build.log has details."""
+    """Returns the build summary (also written to OUT/build.json); OUT/build.log has details.
+
+    Steps: convert the XML to per-edit track tables, keep the edits whose recording has
+    features, split by recording, write the frame store (normalisers fitted on train only)."""
     from featalign import build_frame_store
-    from xml2csv.batch import ConvertOptions, convert_dir
 
     started = time.perf_counter()
     out = Path(out_dir)
@@ -36,65 +38,21 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
     data = config.data
     with logging_to(out / "build.log"):
         log.info("build: %s + %s -> %s", xml_dir, features_dir, out)
-        converted_width = data.n_tracks or AUTO_TRACKS_CONVERTED
-        options = ConvertOptions(n_tracks=converted_width, source_view=data.view == "source")
-        converted = convert_dir(
-            xml_dir,
-            out / "tables",
-            workers=data.workers or None,
-            fmt="parquet",
-            per_edit=True,
-            options=options,
-            progress=progress,
-        )
-        tables = [pd.read_parquet(r.output) for r in converted.files if r.ok]
-        tables = [t for t in tables if len(t)]
-        if not tables:
-            raise PipelineError(
-                f"no usable edit in {xml_dir} (see {out / 'tables' / 'summary.json'})"
-            )
-
+        converted, tables = _track_tables(xml_dir, out, data, progress)
         features = feature_index(features_dir, config)
-        skipped, usable = [], []
-        for table in tables:
-            video = str(table["source_video_name"].iloc[0])
-            if not video or not features.lookup(video):
-                skipped.append(
-                    {
-                        "edit_id": str(table["edit_id"].iloc[0]),
-                        "source_video": video,
-                        "reason": "no feature files for its source video",
-                    }
-                )
-                log.warning(
-                    "skipped %s: no feature files for source video %r",
-                    table["edit_id"].iloc[0],
-                    video,
-                )
-            else:
-                usable.append(table)
-        if not usable:
-            raise PipelineError(_no_features_message(skipped, features))
+        usable, skipped = _with_features(tables, features)
         n_tracks = data.n_tracks or tracks_used(usable)
         usable = [_first_tracks(t, n_tracks) for t in usable]
-
         media = _media_facts(usable, features)
-        schemas = feature_schemas(features_dir)
-        if schemas:
-            log.info("feature schema from mediafeat: %s", sorted(schemas))
-        ids = [str(t["edit_id"].iloc[0]) for t in usable]
-        videos = [str(t["source_video_name"].iloc[0]) for t in usable]
-        split = three_way_split(ids, videos, data.val_fraction, data.test_fraction, data.seed)
-        train_ids = split["train"]
+        split = _split(usable, data)
         write_json(out / "split.json", split)
-
         store = build_frame_store(
             pd.concat(usable, ignore_index=True),
             features,
             out / "store",
-            schema=schemas,
+            schema=_schemas(features_dir),
             max_gap_s=data.max_gap_s,
-            fit_on=train_ids,
+            fit_on=split["train"],
             n_tracks=n_tracks,
             progress=progress,
         )
@@ -113,7 +71,7 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
             "frames": store.n_frames,
             "media": media,
             "modalities": store.modalities,
-            "train_edits": len(train_ids),
+            "train_edits": len(split["train"]),
             "val_edits": len(split["val"]),
             "test_edits": len(split["test"]),
             "seconds": round(time.perf_counter() - started, 2),
@@ -122,6 +80,57 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
         write_json(out / BUILD_SUMMARY, summary)
         log.info("build done: %d edits, %d frames", len(store.edits), store.n_frames)
     return summary
+
+
+def _track_tables(xml_dir, out: Path, data, progress: bool):
+    """The batch conversion's result and each converted edit's table with rows."""
+    from xml2csv.batch import ConvertOptions, convert_dir
+
+    converted_width = data.n_tracks or AUTO_TRACKS_CONVERTED
+    options = ConvertOptions(n_tracks=converted_width, source_view=data.view == "source")
+    converted = convert_dir(
+        xml_dir,
+        out / "tables",
+        workers=data.workers or None,
+        fmt="parquet",
+        per_edit=True,
+        options=options,
+        progress=progress,
+    )
+    tables = [pd.read_parquet(r.output) for r in converted.files if r.ok]
+    tables = [t for t in tables if len(t)]
+    if not tables:
+        raise PipelineError(f"no usable edit in {xml_dir} (see {out / 'tables' / 'summary.json'})")
+    return converted, tables
+
+
+def _with_features(tables: list[pd.DataFrame], features) -> tuple[list[pd.DataFrame], list]:
+    """The tables whose source video has feature files, and a record of each one skipped."""
+    usable, skipped = [], []
+    for table in tables:
+        edit_id, video = str(table["edit_id"].iloc[0]), str(table["source_video_name"].iloc[0])
+        if video and features.lookup(video):
+            usable.append(table)
+            continue
+        reason = "no feature files for its source video"
+        skipped.append({"edit_id": edit_id, "source_video": video, "reason": reason})
+        log.warning("skipped %s: no feature files for source video %r", edit_id, video)
+    if not usable:
+        raise PipelineError(_no_features_message(skipped, features))
+    return usable, skipped
+
+
+def _split(tables: list[pd.DataFrame], data) -> dict:
+    ids = [str(t["edit_id"].iloc[0]) for t in tables]
+    videos = [str(t["source_video_name"].iloc[0]) for t in tables]
+    return three_way_split(ids, videos, data.val_fraction, data.test_fraction, data.seed)
+
+
+def _schemas(features_dir) -> dict:
+    schemas = feature_schemas(features_dir)
+    if schemas:
+        log.info("feature schema from mediafeat: %s", sorted(schemas))
+    return schemas
 
 
 def feature_index(features_dir, config: RunConfig):

@@ -142,77 +142,137 @@ def _predict_folder(run, features_dir, folder: Path, out: Path, config, fps, mar
     return summary
 
 
+@dataclass
+class _Recording:
+    """A recording to predict: its features opened, its rate and length decided."""
+
+    video: str
+    path: Path | None  # the recording itself, when given as a file
+    info: object  # its media.json (mediafeat.MediaInfo) or None
+    rate: Fraction
+    rate_from: str
+    tables: dict  # {modality: FeatureSource}
+    missing: list[str]  # modalities the model reads that it lacks (masked, as in training)
+    n_frames: int
+
+
+@dataclass
+class _PredictedEdit:
+    blocks: dict  # {track: (n_frames, 9) float32} for the tracks ever on
+    kept: np.ndarray  # (n_frames,) bool: some track is on
+    review: list  # the sequence markers at the most doubtful decisions
+
+
 def _predict_one(
     run: TrainedRun, features_dir, video: str, out: Path, config, fps, markers
 ) -> dict:
-    from xml2csv import write_xmeml
-
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    inputs = run.inputs
-    if inputs.get("view") == "sequence":
+    _warn_if_trained_on_sequences(run)
+    recording = _open_recording(run, features_dir, video, config, fps)
+    edit = _predicted_edit(run, recording, out, markers)
+    frames_path = out / FRAMES_FILE
+    n_tracks = run.inputs["n_tracks"]
+    _write_frames(
+        frames_path, recording.video, recording.n_frames, recording.rate, n_tracks, edit.blocks
+    )
+    source = _source_media(recording.path, recording.info)
+    xml_path = _write_edit(recording, edit, source, out)
+    summary = {
+        **_prediction_summary(run, recording, edit, source),
+        "xmeml": str(xml_path),
+        "frames": str(frames_path),
+        **written_style(xml_path),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    write_json(out / PREDICT_SUMMARY, summary)
+    kept, n_frames = int(edit.kept.sum()), recording.n_frames
+    log.info("predict: %s -> %s (%d of %d frames kept)", recording.video, xml_path, kept, n_frames)
+    return summary
+
+
+def _warn_if_trained_on_sequences(run: TrainedRun) -> None:
+    if run.inputs.get("view") == "sequence":
         # such a model learned edit frames, whose cuts it cannot see in a raw recording
         log.warning(
             "%s was trained on sequence frames (data.view = 'sequence'); it predicts overlays "
             "and parameters here as if nothing were cut", run.path,
         )  # fmt: skip
-    video, recording, index = _features_of(video, features_dir, config)
+
+
+def _open_recording(run: TrainedRun, features_dir, video: str, config, fps) -> _Recording:
+    video, path, index = _features_of(video, features_dir, config)
     files = index.lookup(video)
     if not files:
         raise PipelineError(f"no feature files for {video!r} in {features_dir}")
     info = media_info(index, video)
-    rate, rate_from = _frame_rate(fps, info, inputs)
-    tables = _feature_tables(index, video, files, inputs["modalities"])
-    missing = [m for m in inputs["modalities"] if m not in tables]
+    rate, rate_from = _frame_rate(fps, info, run.inputs)
+    tables = _feature_tables(index, video, files, run.inputs["modalities"])
+    missing = [m for m in run.inputs["modalities"] if m not in tables]
     if missing:
-        log.warning("predict: %s has no %s features; the model reads them as missing", video,
-                    " or ".join(missing))  # fmt: skip
+        missing_names = " or ".join(missing)
+        log.warning(
+            "predict: %s has no %s features; the model reads them as missing", video, missing_names
+        )
     n_frames = _frame_count(info, rate, tables)
-    outputs = stream_outputs(run, tables, video, n_frames, rate, out)
-    del tables
+    return _Recording(video, path, info, rate, rate_from, tables, missing, n_frames)
+
+
+def _predicted_edit(run: TrainedRun, recording: _Recording, out: Path, markers: bool):
+    """The model's outputs, streamed through a temporary file, smoothed track by track."""
+    outputs = stream_outputs(
+        run, recording.tables, recording.video, recording.n_frames, recording.rate, out
+    )
+    recording.tables = {}  # read to the end: the files close before smoothing needs the memory
     try:
-        blocks, doubts = _smoothed_tracks(run, outputs, float(rate), markers)
+        blocks, doubts = _smoothed_tracks(run, outputs, float(recording.rate), markers)
     finally:
         outputs.path.unlink()
-    kept = np.zeros(n_frames, dtype=bool)
+    kept = np.zeros(recording.n_frames, dtype=bool)
     for block in blocks.values():
         kept |= block[:, ACTIVE] > 0.5
-    frames_path = out / FRAMES_FILE
-    _write_frames(frames_path, video, n_frames, rate, inputs["n_tracks"], blocks)
     review = to_sequence_markers(most_doubtful(doubts), kept) if markers else []
-    source = _source_media(recording, info)
-    xml_path = out / f"{Path(video).stem}.xml"
+    return _PredictedEdit(blocks, kept, review)
+
+
+def _write_edit(recording: _Recording, edit: _PredictedEdit, source, out: Path) -> Path:
+    from xml2csv import write_xmeml
+
+    stem = Path(recording.video).stem
+    xml_path = out / f"{stem}.xml"
     write_xmeml(
-        _sequence_table(video, rate, kept, blocks), xml_path, fps=rate,
-        sequence_name=f"{Path(video).stem} (xmlai)", source=source,
-        source_duration_frames=n_frames, markers=review,
-    )  # fmt: skip
-    summary = {
-        "video": video,
-        "fps": str(rate),
-        "fps_from": rate_from,
-        "trained_view": inputs.get("view", "source"),
+        _sequence_table(recording.video, recording.rate, edit.kept, edit.blocks),
+        xml_path,
+        fps=recording.rate,
+        sequence_name=f"{stem} (xmlai)",
+        source=source,
+        source_duration_frames=recording.n_frames,
+        markers=edit.review,
+    )
+    return xml_path
+
+
+def _prediction_summary(run, recording: _Recording, edit: _PredictedEdit, source) -> dict:
+    editor = run.inputs.get("editor", {})
+    return {
+        "video": recording.video,
+        "fps": str(recording.rate),
+        "fps_from": recording.rate_from,
+        "trained_view": run.inputs.get("view", "source"),
         "settings": run.settings,
         "overrides": run.overrides,
-        "source_frames": n_frames,
-        "sequence_frames": int(kept.sum()),
-        "xmeml": str(xml_path),
-        "frames": str(frames_path),
+        "source_frames": recording.n_frames,
+        "sequence_frames": int(edit.kept.sum()),
         "source_path": source.path,
         "audio": _audio_note(source),
-        "modalities_missing": missing,  # masked (zeros, mask 0), as in training
-        "markers": len(review),
+        "modalities_missing": recording.missing,  # masked (zeros, mask 0), as in training
+        "markers": len(edit.review),
         "active_frames_per_track": {
-            f"V{k + 1}": int(block[:, ACTIVE].sum()) for k, block in sorted(blocks.items())
+            f"V{k + 1}": int(block[:, ACTIVE].sum()) for k, block in sorted(edit.blocks.items())
         },
-        **written_style(xml_path),
-        "keyframes_per_min_editor": inputs.get("editor", {}).get("keyframes_per_min"),
-        "scale_jitter_editor": inputs.get("editor", {}).get("scale_jitter"),
-        "seconds": round(time.perf_counter() - started, 2),
+        "keyframes_per_min_editor": editor.get("keyframes_per_min"),
+        "scale_jitter_editor": editor.get("scale_jitter"),
     }
-    write_json(out / PREDICT_SUMMARY, summary)
-    log.info("predict: %s -> %s (%d of %d frames kept)", video, xml_path, kept.sum(), n_frames)
-    return summary
 
 
 def _feature_tables(index, video: str, files: dict, modalities: list[str]) -> dict:

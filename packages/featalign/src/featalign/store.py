@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -46,7 +46,7 @@ from trackcore import META_COLUMNS as META_COLUMNS  # re-exported: the track tab
 from trackcore import TRACK_NEUTRAL, TRACK_WIDTH
 from trackcore import count_tracks as count_tracks  # re-exported: tNN_active columns
 from trackcore import manifest as store_manifest
-from trackcore.atomic import replace_dir, temp_dir
+from trackcore.atomic import atomic_dir
 from trackcore.modality import MODALITY_RULE, RESERVED_NAMES, canonical_modality_name
 from trackcore.modality import is_modality_name as _valid_modality
 
@@ -271,6 +271,19 @@ def _select_modalities(index: FeatureIndex, modalities) -> tuple[list[str], list
 # ---------------------------------------------------------------- the store
 
 
+@dataclass
+class _Plan:
+    """What every edit is aligned against, decided once before any array is written."""
+
+    index: FeatureIndex
+    modalities: list[str]
+    layouts: dict[str, _Layout]
+    schemas: dict[str, FeatureSchema]
+    max_gap_s: float | None
+    n_tracks: int
+    keep_nan: bool = False  # a normaliser still has to see the missing cells
+
+
 def build_frame_store(
     tracks,
     features,
@@ -303,13 +316,37 @@ def build_frame_store(
         raise StoreError("give normalisers or fit_on, not both")
 
     edits, tables, failures = _collect_edits(tracks)
-    n_tracks = n_tracks or max(count_tracks(t.columns) for _, t in tables)
+    n_tracks, wide = _track_count(tables, n_tracks)
+    plan, warnings = _plan(edits, features, schema, modalities, max_gap_s, n_tracks, failures)
+    if normalisers is not None:
+        _check_normalisers(normalisers, plan, _feature_files(edits, plan))
+    plan.keep_nan = normalisers is not None or fit_on is not None
+    warnings += [f"{src}: more than {n_tracks} tracks; kept the first {n_tracks}" for src in wide]
+    summary = StoreSummary(out_dir, n_tracks, plan.modalities, failures=failures, warnings=warnings)
+    with atomic_dir(out_dir) as tmp:  # beside it, the user's umask; removed on failure
+        manifest_edits, reports = _write_edits(edits, plan, tmp, summary, progress)
+        if not manifest_edits:
+            raise StoreError("every edit failed; nothing written", source=str(out_dir))
+        stats = _normalise(tmp, manifest_edits, plan, normalisers, fit_on)
+        _record_checksums(tmp, manifest_edits)
+        write_text_atomic(tmp / "alignment.json", json.dumps(reports, indent=1))
+        store_manifest.write_manifest(tmp, _manifest(plan, stats, manifest_edits))
+    return summary
+
+
+def _track_count(tables, asked: int | None) -> tuple[int, list[str]]:
+    """The store's track count (asked, or the widest table's) and the tables wider than it."""
+    n_tracks = asked or max(count_tracks(t.columns) for _, t in tables)
     if n_tracks < 1:
         raise TrackTableError("no t01_active... columns in the track tables")
     wide = [src for src, t in tables if count_tracks(t.columns) > n_tracks]
     if wide:
         log.warning("%s: more than %d tracks; kept the first %d", wide, n_tracks, n_tracks)
+    return n_tracks, wide
 
+
+def _plan(edits, features, schema, modalities, max_gap_s, n_tracks, failures):
+    """The feature index, the modalities kept (each with a usable file) and their layouts."""
     if isinstance(features, FeatureIndex):
         index = features
     elif isinstance(features, Mapping):
@@ -323,93 +360,104 @@ def build_frame_store(
         or FeatureSchema()
         for m in mods
     }
-    videos = {video_of(g) for _, g in edits}
-    files: dict[str, list] = {m: [] for m in mods}
-    for v in sorted(videos):
-        for m, item in index.lookup(v).items():
-            if m in files and not any(item is x for x in files[m]):
-                files[m].append(item)
-    layouts = _layouts(files, schemas, failures)
+    plan = _Plan(index, mods, {}, schemas, max_gap_s, n_tracks)
+    plan.layouts = _layouts(_feature_files(edits, plan), schemas, failures)
     for m in mods:
-        if m not in layouts:
+        if m not in plan.layouts:
             warnings.append(f"modality {m!r}: no usable feature file anywhere; left out")
             log.warning("modality %r: no usable feature file; left out of the store", m)
-    mods = [m for m in mods if m in layouts]
-    if normalisers is not None:
-        _check_normalisers(normalisers, mods, layouts, files)
-    normalise = normalisers is not None or fit_on is not None
-
-    warnings += [f"{src}: more than {n_tracks} tracks; kept the first {n_tracks}" for src in wide]
-    summary = StoreSummary(out_dir, n_tracks, mods, failures=failures, warnings=warnings)
-    tmp = temp_dir(out_dir)  # beside it, with the user's umask (trackcore.atomic)
-    try:
-        manifest_edits, reports = _write_edits(
-            edits, index, mods, layouts, schemas, max_gap_s, n_tracks, normalise, tmp, summary,
-            progress,
-        )  # fmt: skip
-        if not manifest_edits:
-            raise StoreError("every edit failed; nothing written", source=str(out_dir))
-        stats = None
-        if fit_on is not None:
-            normalisers = _fit(tmp, manifest_edits, set(map(str, fit_on)), mods, layouts, n_tracks)
-        if normalisers is not None:
-            _apply(tmp, manifest_edits, mods, layouts, normalisers)
-            stats = {m: {**normalisers[m].to_dict(), "applied": True} for m in mods}
-            if "tracks" in normalisers:
-                stats["tracks"] = {**normalisers["tracks"].to_dict(), "applied": False}
-        for entry in manifest_edits:  # the arrays as they stay: after normalisation
-            folder = tmp / "edits" / entry["key"]
-            entry["checksums"] = {f.name: file_checksum(f) for f in sorted(folder.glob("*.npy"))}
-        manifest = store_manifest.Manifest(
-            n_tracks=n_tracks,
-            modalities=mods,
-            modality_columns={m: layouts[m].columns for m in mods},
-            modality_kinds={m: layouts[m].kinds for m in mods},
-            normalisation=stats,
-            edits=[store_manifest.ManifestEdit(**entry) for entry in manifest_edits],
-        )
-        write_text_atomic(tmp / "alignment.json", json.dumps(reports, indent=1))
-        store_manifest.write_manifest(tmp, manifest)
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return summary
+    plan.modalities = [m for m in mods if m in plan.layouts]
+    return plan, warnings
 
 
-def _write_edits(
-    edits, index, mods, layouts, schemas, max_gap_s, n_tracks, normalise, tmp, summary, progress
-):
+def _feature_files(edits, plan: _Plan) -> dict[str, list]:
+    """{modality: each distinct feature file the edits' videos use}, in video order."""
+    files: dict[str, list] = {m: [] for m in plan.modalities}
+    for video in sorted({video_of(g) for _, g in edits}):
+        for m, item in plan.index.lookup(video).items():
+            if m in files and not any(item is x for x in files[m]):
+                files[m].append(item)
+    return files
+
+
+def _normalise(tmp, manifest_edits, plan: _Plan, normalisers, fit_on) -> dict | None:
+    """Fit (on `fit_on`) or take the normalisers, apply them; the manifest's statistics."""
+    if fit_on is not None:
+        normalisers = _fit(tmp, manifest_edits, set(map(str, fit_on)), plan)
+    if normalisers is None:
+        return None
+    _apply(tmp, manifest_edits, plan.modalities, normalisers)
+    stats = {m: {**normalisers[m].to_dict(), "applied": True} for m in plan.modalities}
+    if "tracks" in normalisers:
+        stats["tracks"] = {**normalisers["tracks"].to_dict(), "applied": False}
+    return stats
+
+
+def _record_checksums(tmp: Path, manifest_edits: list[dict]) -> None:
+    for entry in manifest_edits:  # the arrays as they stay: after normalisation
+        folder = tmp / "edits" / entry["key"]
+        entry["checksums"] = {f.name: file_checksum(f) for f in sorted(folder.glob("*.npy"))}
+
+
+def _manifest(plan: _Plan, stats: dict | None, manifest_edits: list[dict]):
+    mods, layouts = plan.modalities, plan.layouts
+    return store_manifest.Manifest(
+        n_tracks=plan.n_tracks,
+        modalities=mods,
+        modality_columns={m: layouts[m].columns for m in mods},
+        modality_kinds={m: layouts[m].kinds for m in mods},
+        normalisation=stats,
+        edits=[store_manifest.ManifestEdit(**entry) for entry in manifest_edits],
+    )
+
+
+class _FeatureCache:
+    """Loaded feature tables, a few videos deep; a bad file fails once, not once per edit
+    that uses it."""
+
+    def __init__(self, plan: _Plan):
+        self.schemas = plan.schemas
+        self.depth = 2 * max(1, len(plan.modalities))
+        self.tables: OrderedDict = OrderedDict()  # (modality, file) -> FeatureTable | error
+
+    def load(self, modality: str, item) -> FeatureTable:
+        k = (modality, id(item) if isinstance(item, pd.DataFrame) else str(item))
+        if k not in self.tables:
+            try:
+                self.tables[k] = load_features(item, self.schemas[modality], _name(item))
+            except FeatAlignError as exc:
+                self.tables[k] = exc
+            while len(self.tables) > self.depth:
+                self.tables.popitem(last=False)
+        if isinstance(self.tables[k], FeatAlignError):
+            raise self.tables[k]
+        return self.tables[k]
+
+
+@contextmanager
+def _progress_bar(total: int, shown: bool) -> Iterator[Callable[[], None]]:
+    """A rich bar over the edits when `shown`; yields the function that advances it."""
+    if not shown:
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=False) as bar:
+        task = bar.add_task("aligning edits", total=total)
+        yield lambda: bar.advance(task)
+
+
+def _write_edits(edits, plan: _Plan, tmp: Path, summary: StoreSummary, progress: bool):
+    """Each edit's arrays under tmp/edits/<key>/; the manifest's edit entries and the
+    alignment reports. An edit that fails is recorded in the summary and left out."""
     taken: set[str] = set()
     manifest_edits, reports = [], {}
-    cache: OrderedDict = OrderedDict()  # (modality, file) -> FeatureTable, a few videos deep
-
-    def loaded(m: str, item) -> FeatureTable:
-        k = (m, id(item) if isinstance(item, pd.DataFrame) else str(item))
-        if k not in cache:
-            try:
-                cache[k] = load_features(item, schemas[m], _name(item))
-            except FeatAlignError as exc:
-                cache[k] = exc  # a bad file fails once, not once per edit that uses it
-            while len(cache) > 2 * max(1, len(mods)):
-                cache.popitem(last=False)
-        if isinstance(cache[k], FeatAlignError):
-            raise cache[k]
-        return cache[k]
-
-    bar = None
-    if progress:
-        from rich.progress import Progress
-
-        bar = Progress(transient=False)
-        bar.start()
-        task = bar.add_task("aligning edits", total=len(edits))
-    try:
+    cache = _FeatureCache(plan)
+    with _progress_bar(len(edits), progress) as advance:
         for source, edit in edits:
             edit_id = str(edit["edit_id"].iloc[0])
-            video = video_of(edit)
             try:
-                tracks, ts, lookup = edit_arrays(edit, n_tracks, source)
+                tracks, ts, lookup = edit_arrays(edit, plan.n_tracks, source)
             except FeatAlignError as exc:
                 summary.failures.append({"what": f"edit {edit_id}", "error": str(exc)})
                 log.error("%s", exc)
@@ -417,60 +465,81 @@ def _write_edits(
             key = edit_key(edit_id, taken)
             folder = tmp / "edits" / key
             folder.mkdir(parents=True)
-            n = len(ts)
-            fps = _fps_of(edit, ts)
-            if fps is None:
-                fps = Fraction(30)
-                summary.warnings.append(f"edit {edit_id}: fps unknown (one frame); wrote 30")
-            mask = np.zeros((n, len(mods)), dtype=np.float32)
-            per_mod = {}
-            found = index.lookup(video) if video else {}
-            for col, m in enumerate(mods):
-                lay = layouts[m]
-                arr = np.zeros((n, len(lay.columns)), dtype=np.float32)
-                item = found.get(m)
-                if item is None:
-                    per_mod[m] = {"status": "missing"}
-                    log.info("edit %s: no %s features for video %r: mask 0", edit_id, m, video)
-                else:
-                    try:
-                        al = align(lookup, loaded(m, item), schemas[m], max_gap_s)
-                        _scatter(al, lay, arr, normalise, _name(item))
-                        mask[:, col] = al.mask
-                        per_mod[m] = {
-                            "status": "aligned",
-                            "file": _name(item),
-                            "coverage_pct": round(float(al.mask.mean()) * 100, 3),
-                            "warnings": al.report.warnings,
-                        }
-                        reports.setdefault(key, {})[m] = al.report.to_dict()
-                    except FeatAlignError as exc:
-                        arr[:] = 0.0
-                        per_mod[m] = {"status": "failed", "file": _name(item), "error": str(exc)}
-                        summary.failures.append({"what": f"edit {edit_id} {m}", "error": str(exc)})
-                        log.error("edit %s: %s: mask 0", edit_id, exc)
-                np.save(folder / f"{m}.npy", arr, allow_pickle=False)
+            mask, per_mod, edit_reports = _write_features(
+                edit, lookup, plan, cache, folder, summary
+            )
+            if edit_reports:
+                reports[key] = edit_reports
             np.save(folder / "tracks.npy", tracks, allow_pickle=False)
             np.save(folder / "modality_mask.npy", mask, allow_pickle=False)
             np.save(folder / "timestamps.npy", ts, allow_pickle=False)
-            manifest_edits.append(
-                {
-                    "edit_id": edit_id,
-                    "key": key,
-                    "source_video_name": video,
-                    "n_frames": n,
-                    "fps": float(fps),
-                    "fps_fraction": f"{fps.numerator}/{fps.denominator}",
-                }
-            )
-            summary.edits.append({"edit_id": edit_id, "key": key, "n_frames": n, "video": video,
-                                  "modalities": per_mod})  # fmt: skip
-            if bar is not None:
-                bar.advance(task)
-    finally:
-        if bar is not None:
-            bar.stop()
+            entry = _edit_entry(edit, key, ts, summary)
+            manifest_edits.append(entry)
+            summary.edits.append(_summary_entry(entry, per_mod))
+            advance()
     return manifest_edits, reports
+
+
+def _edit_entry(edit: pd.DataFrame, key: str, ts: np.ndarray, summary: StoreSummary) -> dict:
+    """The manifest's entry for one stored edit."""
+    edit_id = str(edit["edit_id"].iloc[0])
+    fps = _fps_of(edit, ts)
+    if fps is None:
+        fps = Fraction(30)
+        summary.warnings.append(f"edit {edit_id}: fps unknown (one frame); wrote 30")
+    return {
+        "edit_id": edit_id,
+        "key": key,
+        "source_video_name": video_of(edit),
+        "n_frames": len(ts),
+        "fps": float(fps),
+        "fps_fraction": f"{fps.numerator}/{fps.denominator}",
+    }
+
+
+def _summary_entry(entry: dict, per_modality: dict) -> dict:
+    return {
+        "edit_id": entry["edit_id"],
+        "key": entry["key"],
+        "n_frames": entry["n_frames"],
+        "video": entry["source_video_name"],
+        "modalities": per_modality,
+    }
+
+
+def _write_features(edit, lookup, plan: _Plan, cache: _FeatureCache, folder: Path, summary):
+    """Every modality's aligned array for one edit (zeros, mask 0, where it has none or its
+    file fails); the modality mask, the per-modality status and the alignment reports."""
+    edit_id, video = str(edit["edit_id"].iloc[0]), video_of(edit)
+    n = len(lookup)
+    mask = np.zeros((n, len(plan.modalities)), dtype=np.float32)
+    per_mod, reports = {}, {}
+    found = plan.index.lookup(video) if video else {}
+    for col, m in enumerate(plan.modalities):
+        arr = np.zeros((n, len(plan.layouts[m].columns)), dtype=np.float32)
+        item = found.get(m)
+        if item is None:
+            per_mod[m] = {"status": "missing"}
+            log.info("edit %s: no %s features for video %r: mask 0", edit_id, m, video)
+        else:
+            try:
+                al = align(lookup, cache.load(m, item), plan.schemas[m], plan.max_gap_s)
+                _scatter(al, plan.layouts[m], arr, plan.keep_nan, _name(item))
+                mask[:, col] = al.mask
+                per_mod[m] = {
+                    "status": "aligned",
+                    "file": _name(item),
+                    "coverage_pct": round(float(al.mask.mean()) * 100, 3),
+                    "warnings": al.report.warnings,
+                }
+                reports[m] = al.report.to_dict()
+            except FeatAlignError as exc:
+                arr[:] = 0.0
+                per_mod[m] = {"status": "failed", "file": _name(item), "error": str(exc)}
+                summary.failures.append({"what": f"edit {edit_id} {m}", "error": str(exc)})
+                log.error("edit %s: %s: mask 0", edit_id, exc)
+        np.save(folder / f"{m}.npy", arr, allow_pickle=False)
+    return mask, per_mod, reports
 
 
 def _scatter(al, lay: _Layout, arr: np.ndarray, keep_nan: bool, source: str) -> None:
@@ -499,12 +568,13 @@ def _scatter(al, lay: _Layout, arr: np.ndarray, keep_nan: bool, source: str) -> 
         )
 
 
-def _fit(tmp, manifest_edits, fit_on, mods, layouts, n_tracks) -> dict[str, Normaliser]:
+def _fit(tmp, manifest_edits, fit_on, plan: _Plan) -> dict[str, Normaliser]:
     chosen = [e for e in manifest_edits if e["edit_id"] in fit_on]
     if not chosen:
         raise StoreError(f"fit_on names no stored edit ({sorted(fit_on)[:5]})")
+    mods, layouts = plan.modalities, plan.layouts
     norms = {m: Normaliser(layouts[m].columns, layouts[m].kinds, layouts[m].groups) for m in mods}
-    norms["tracks"] = Normaliser.for_tracks(n_tracks)
+    norms["tracks"] = Normaliser.for_tracks(plan.n_tracks)
     for e in chosen:
         folder = tmp / "edits" / e["key"]
         mask = np.load(folder / "modality_mask.npy", allow_pickle=False)
@@ -516,13 +586,13 @@ def _fit(tmp, manifest_edits, fit_on, mods, layouts, n_tracks) -> dict[str, Norm
     return norms
 
 
-def _check_normalisers(normalisers, mods, layouts, files) -> None:
+def _check_normalisers(normalisers, plan: _Plan, files) -> None:
     """Every modality has a normaliser fitted on exactly its columns, or the error names the
     feature files and the columns that differ."""
-    for m in mods:
+    for m in plan.modalities:
         if m not in normalisers:
             raise StoreError(f"no normaliser for modality {m!r}")
-        fitted, here = normalisers[m].columns, layouts[m].columns
+        fitted, here = normalisers[m].columns, plan.layouts[m].columns
         if fitted == here:
             continue
         missing = [c for c in fitted if c not in set(here)]
@@ -537,7 +607,7 @@ def _check_normalisers(normalisers, mods, layouts, files) -> None:
         )
 
 
-def _apply(tmp, manifest_edits, mods, layouts, normalisers) -> None:
+def _apply(tmp, manifest_edits, mods, normalisers) -> None:
     for e in manifest_edits:
         folder = tmp / "edits" / e["key"]
         mask = np.load(folder / "modality_mask.npy", allow_pickle=False)
