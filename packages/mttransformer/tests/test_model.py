@@ -98,9 +98,9 @@ def test_a_masked_modality_contributes_nothing(tiny_config, make_batch, fusion):
         torch.testing.assert_close(after[key], before[key], rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("conv_kernel", [0, 5])
-def test_padded_frames_cannot_change_real_frames(tiny_config, make_batch, conv_kernel):
-    config = tiny_config(conv_kernel=conv_kernel)
+@pytest.mark.parametrize(("conv_kernel", "context"), [(0, ()), (5, ()), (0, (2, 7))])
+def test_padded_frames_cannot_change_real_frames(tiny_config, make_batch, conv_kernel, context):
+    config = tiny_config(conv_kernel=conv_kernel, context_frames=context)
     model = MultiTrackTransformer(config).eval()
     batch = make_batch(config, B=2, L=9, n_real=[6, 9])
     before = _run(model, batch)
@@ -163,13 +163,20 @@ def test_modality_dropout_hides_whole_modalities_in_training_only(tiny_config, m
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(seed=st.integers(0, 2**16), far=st.integers(0, 10**6), kernel=st.sampled_from([0, 3]))
+@given(
+    seed=st.integers(0, 2**16),
+    far=st.integers(0, 10**6),
+    kernel=st.sampled_from([0, 3]),
+    context=st.sampled_from([(), (1, 4)]),
+)
 def test_the_same_window_gives_the_same_outputs_anywhere_in_a_recording(
-    tiny_config, make_batch, positional, seed, far, kernel
+    tiny_config, make_batch, positional, seed, far, kernel, context
 ):
     """Shift invariance (SPEC): the window's absolute start frame never reaches the model, so
     a window at frame 0 and the same window at frame 10^6 predict the same."""
-    config = tiny_config(positional=positional, conv_kernel=kernel, max_frames=64)
+    config = tiny_config(
+        positional=positional, conv_kernel=kernel, context_frames=context, max_frames=64
+    )
     torch.manual_seed(seed)
     model = MultiTrackTransformer(config).eval()
     batch = make_batch(config, B=2, L=12, seed=seed, n_real=[12, 9])
@@ -214,6 +221,7 @@ def test_learned_positions_refuse_windows_longer_than_max_frames(tiny_config, ma
         {"fusion": "add", "given_tracks": (1,)},
         {"given_tracks": (0, 3), "positional": "learned"},
         {"conv_kernel": 3},
+        {"context_frames": (2, 5)},
     ],
 )
 def test_every_parameter_receives_a_gradient(tiny_config, make_batch, overrides):
@@ -328,6 +336,7 @@ def test_float64_features_are_accepted(tiny_config, make_batch):
         ({"modalities": {"Audio": 3}}, "modality name 'Audio'"),
         ({"modalities": {"timestamps": 3}}, "modality name 'timestamps'"),
         ({"layout_version": 2}, "track layout version 2"),
+        ({"context_frames": (3, 0)}, r"context_frames=\(3, 0\)"),
     ],
 )
 def test_invalid_configs_are_refused_with_the_field_named(tiny_config, overrides, match):
@@ -362,3 +371,45 @@ def test_the_convolution_sees_exactly_its_width_of_neighbours(tiny_config, make_
     delta = (block.conv(block.ln_conv(changed), real) - block.conv(block.ln_conv(x), real)).abs()
     moved = delta.sum(-1)[0] > 0
     assert moved.tolist() == [i in (5, 6, 7) for i in range(12)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    length=st.integers(1, 40),
+    n_real=st.integers(0, 40),
+    radius=st.integers(1, 12),
+)
+def test_window_statistics_are_the_rolling_mean_min_and_max_of_the_real_frames(
+    seed, length, n_real, radius
+):
+    """Against pandas' centred rolling window over the real frames only (padding at the end,
+    as batches pad): the statistics the boosted baseline reads, inside the model."""
+    import numpy as np
+    import pandas as pd
+
+    from mttransformer.model import window_statistics
+
+    n_real = min(n_real, length)
+    x = torch.randn(
+        1, length, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+    )
+    real = torch.arange(length)[None, :] < n_real
+    got = window_statistics(x, real, radius)[0].numpy()  # (L, 9)
+    frame = pd.DataFrame(x[0].numpy()).where(np.repeat(real[0].numpy()[:, None], 3, axis=1))
+    rolling = frame.rolling(2 * radius + 1, center=True, min_periods=1)
+    want = np.concatenate([rolling.mean(), rolling.min(), rolling.max()], axis=1)
+    want = np.nan_to_num(want, nan=0.0)  # no real neighbour: zeros
+    np.testing.assert_allclose(got, want, atol=1e-9)
+
+
+def test_context_pooling_reaches_exactly_its_widest_radius(tiny_config):
+    """Frames farther than the widest radius from a change are untouched by the pool."""
+    config = tiny_config(context_frames=(1, 3))
+    pool = MultiTrackTransformer(config).eval().context
+    x = torch.randn(1, 16, config.d_model, generator=torch.Generator().manual_seed(1))
+    real = torch.ones(1, 16, dtype=torch.bool)
+    changed = x.clone()
+    changed[0, 8] += 1.0
+    moved = (pool(changed, real) - pool(x, real)).abs().sum(-1)[0] > 0
+    assert moved.tolist() == [abs(i - 8) <= 3 for i in range(16)]

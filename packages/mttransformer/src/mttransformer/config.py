@@ -55,6 +55,9 @@ class MultiTrackConfig:
     positional: str = "rotary"  # relative positions in attention (RoFormer); see POSITIONALS
     # a depthwise temporal convolution of this width in every block (Conformer); 0 = none
     conv_kernel: int = 0
+    # each frame also reads the masked mean, min and max of its neighbours within +-r frames,
+    # for each r: what "silent for 2 s" needs, given directly rather than learned; () = none
+    context_frames: tuple[int, ...] = ()
     max_frames: int = 8192  # only for positional="learned": the longest window it can place
     modality_dropout: float = 0.1  # training only: drop a whole modality of a window
     # normalised regression target = (raw - offset) / scale, so an inactive track (the layout's
@@ -69,6 +72,7 @@ class MultiTrackConfig:
         try:
             self.modalities = {str(k): int(v) for k, v in dict(self.modalities).items()}
             self.given_tracks = tuple(int(i) for i in self.given_tracks)
+            self.context_frames = tuple(int(r) for r in self.context_frames)
             if self.predicted_tracks is None:
                 given = set(self.given_tracks)
                 self.predicted_tracks = tuple(i for i in range(self.n_tracks) if i not in given)
@@ -168,6 +172,8 @@ class MultiTrackConfig:
                 fail(f"{label}={value} must be at least 1")
         if self.conv_kernel < 0 or (self.conv_kernel and self.conv_kernel % 2 == 0):
             fail(f"conv_kernel={self.conv_kernel} must be 0 (none) or an odd width")
+        if any(r < 1 for r in self.context_frames):
+            fail(f"context_frames={self.context_frames}: each radius must be at least 1 frame")
         if self.d_model % self.n_heads:
             fail(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
         if (

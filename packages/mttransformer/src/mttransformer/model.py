@@ -2,6 +2,8 @@
 
 features (B, L, D_m) per modality --embed--> (B, L, S, d)  S streams: modalities (+ given tracks)
                                   --fuse-->  (B, L, d)     gated sum by default
+                                  --pool-->  (B, L, d)     + mean/min/max over +-r frames
+                                                           (context_frames; optional)
                                   --encode-> (B, L, d)     pre-LN blocks on SDPA, rotary
                                                            positions inside the window
                                                            (+ a depthwise conv, conv_kernel)
@@ -128,6 +130,37 @@ class GivenTrackEncoder(nn.Module):
         return self.embed(encoded.flatten(2))  # (B, L, d)
 
 
+def window_statistics(x: torch.Tensor, real: torch.Tensor, radius: int) -> torch.Tensor:
+    """(B, L, d) frames, (B, L) bool real -> (B, L, 3d): per channel, the mean, min and max
+    over the real frames within +-radius of each frame (zeros where there is none)."""
+    seen = real[:, None, :]  # (B, 1, L)
+    xt = x.transpose(1, 2).masked_fill(~seen, 0.0)  # (B, d, L): padding never counted
+    width = 2 * radius + 1
+    share = F.avg_pool1d(seen.to(x.dtype), width, 1, radius)  # real frames / width
+    total = F.avg_pool1d(xt, width, 1, radius)  # sum / width
+    mean = total / share.clamp_min(1.0 / width)
+    high = F.max_pool1d(xt.masked_fill(~seen, -torch.inf), width, 1, radius)
+    low = -F.max_pool1d((-xt).masked_fill(~seen, -torch.inf), width, 1, radius)
+    stats = torch.cat([mean, low, high], dim=1).masked_fill(share == 0, 0.0)  # (B, 3d, L)
+    return stats.transpose(1, 2)
+
+
+class ContextPool(nn.Module):
+    """(B, L, d) fused frames -> (B, L, d): each frame beside the window statistics of its
+    neighbours for each radius in config.context_frames, mixed back to d. The gradient-boosted
+    baseline wins with exactly such windowed statistics; attention learns "quiet for the last
+    2 s" slowly from a few hundred edits, where a pooling layer states it."""
+
+    def __init__(self, config: MultiTrackConfig):
+        super().__init__()
+        self.radii = config.context_frames
+        self.mix = nn.Linear((1 + 3 * len(self.radii)) * config.d_model, config.d_model)
+
+    def forward(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        parts = [x] + [window_statistics(x, real, r) for r in self.radii]
+        return self.mix(torch.cat(parts, dim=-1))  # (B, L, d)
+
+
 class Fusion(nn.Module):
     """(B, L, S, d) stream embeddings + (B, L, S) stream mask -> (B, L, d).
 
@@ -195,6 +228,7 @@ class MultiTrackTransformer(nn.Module):
         self.given_encoder = GivenTrackEncoder(config) if config.given_tracks else None
         n_streams = len(self.modality_names) + (1 if config.given_tracks else 0)
         self.fusion = Fusion(config, n_streams)
+        self.context = ContextPool(config) if config.context_frames else None
         if config.positional == "learned":
             self.positions = nn.Embedding(config.max_frames, d)
         self.input_dropout = nn.Dropout(config.dropout)
@@ -269,6 +303,8 @@ class MultiTrackTransformer(nn.Module):
 
         # 2. fuse, then place each frame in its window (start_frame is for stitching only)
         x, gates = self.fusion(streams, masks)  # (B, L, d)
+        if self.context is not None:
+            x = self.context(x, real)  # (B, L, d)
         rotary = None
         if self.config.positional == "rotary":
             rotary = rotary_angles(L, self.config.d_model // self.config.n_heads, real.device)
