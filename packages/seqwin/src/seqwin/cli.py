@@ -66,16 +66,7 @@ def build(
             raise SeqwinError(f"must be 'frames' or 'edits', got {split_by!r}", where="--split-by")
         fs = FrameStore(store)
         make_windows([1], length, overlap)  # bad window parameters fail before any work
-        if split_file is not None:
-            split = _read_split(split_file, fs)
-        else:
-            split = split_by_group(
-                [e.edit_id for e in fs.edits],
-                val_fraction,
-                seed,
-                groups=[e.source_video_name for e in fs.edits],
-                weights=fs.n_frames if split_by == "frames" else None,
-            )
+        split = _split(fs, split_file, val_fraction, seed, split_by)
         sides = {
             name: WindowDataset(fs, edits, length, overlap)
             for name, edits in (("train", split.train), ("val", split.val))
@@ -94,23 +85,7 @@ def build(
             "split_file": None if split_file is None else str(split_file),
             "n_groups": split.n_groups,
         }
-        with _progress() as progress:
-            for name, ds in sides.items():
-                target = out / f"{name}_sequences.npz"
-                task = progress.add_task(f"{name}_sequences.npz", total=len(ds) * len(ds.keys))
-                save_sequences(ds, target, progress=lambda n, t=task: progress.advance(t, n))
-                summary[name] = {"file": target.name, **_dataset_summary(ds)}
-                log.info(
-                    "%s: %d edits, %d frames, %d windows -> %s",
-                    name,
-                    summary[name]["edits"],
-                    summary[name]["frames"],
-                    summary[name]["windows"],
-                    target,
-                )
-                if len(ds) == 0:
-                    log.warning("%s set is empty", name)
-                    console.print(f"[yellow]warning:[/] the {name} set is empty")
+        summary |= _write_sides(sides, out, log)
         summary["seconds"] = round(time.perf_counter() - t0, 3)
         write_json_atomic(out / "seqwin_build.json", summary)
     except SeqwinError as exc:
@@ -119,6 +94,37 @@ def build(
         raise typer.Exit(2) from None
     log.info("done in %.2f s", summary["seconds"])
     _print_summary({k: summary[k] for k in ("train", "val")})
+
+
+def _split(fs: FrameStore, split_file: Path | None, val_fraction, seed, split_by: str):
+    """The split file's sides, else a split by source video weighted as `split_by` says."""
+    if split_file is not None:
+        return _read_split(split_file, fs)
+    return split_by_group(
+        [e.edit_id for e in fs.edits],
+        val_fraction,
+        seed,
+        groups=[e.source_video_name for e in fs.edits],
+        weights=fs.n_frames if split_by == "frames" else None,
+    )
+
+
+def _write_sides(sides: dict, out: Path, log) -> dict:
+    """Each side's windows to `<side>_sequences.npz`, under one progress display; their
+    summaries by side."""
+    written = {}
+    with _progress() as progress:
+        for name, ds in sides.items():
+            target = out / f"{name}_sequences.npz"
+            task = progress.add_task(f"{name}_sequences.npz", total=len(ds) * len(ds.keys))
+            save_sequences(ds, target, progress=lambda n, t=task: progress.advance(t, n))
+            written[name] = {"file": target.name, **_dataset_summary(ds)}
+            facts = (written[name][k] for k in ("edits", "frames", "windows"))
+            log.info("%s: %d edits, %d frames, %d windows -> %s", name, *facts, target)
+            if len(ds) == 0:
+                log.warning("%s set is empty", name)
+                console.print(f"[yellow]warning:[/] the {name} set is empty")
+    return written
 
 
 @app.command()
