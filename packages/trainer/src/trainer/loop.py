@@ -101,6 +101,18 @@ class Trainer:
 
     # ================================================================== setup
     def _setup(self) -> None:
+        """Everything `_train` needs, in order: each step uses only what the ones before made."""
+        self._setup_process()
+        self._setup_run_dir()
+        self._setup_model()
+        self._setup_data()
+        self._setup_optimizer()
+        self._setup_state()
+        self._setup_wrappers()
+        self._log_setup()
+
+    def _setup_process(self) -> None:
+        """Join the process group (under torchrun), pick the device, seed."""
         cfg = self.config
         self.dist, self.device = dist_utils.init_distributed(cfg.device)
         if cfg.precision == "fp16" and self.device.type != "cuda":
@@ -111,7 +123,10 @@ class Trainer:
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.t_start = time.perf_counter()
 
-        # -- run directory (rank 0 writes; the name is agreed on so every rank can read back)
+    def _setup_run_dir(self) -> None:
+        """Lock the run directory, refuse a fresh run over checkpoints, write config and
+        environment. Rank 0 writes; the name is agreed on so every rank can read back."""
+        cfg = self.config
         default_dir = "runs/" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         run_dir = dist_utils.broadcast_str(cfg.run_dir or default_dir, self.dist, self.device)
         self._lock = self._lock_run_dir(run_dir)
@@ -132,14 +147,23 @@ class Trainer:
         self.run.write_json("config.json", cfg.to_dict())
         self.run.write_json("environment.json", environment(str(self.device), self.dist.world_size))
 
-        # -- model, EMA, optimizer, schedule, scaler
+    def _setup_model(self) -> None:
         self.model.to(self.device)
-        self.ema = EMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.optimizer = _adamw(self.model, cfg)
+        decay = self.config.ema_decay
+        self.ema = EMA(self.model, decay) if decay > 0 else None
+
+    def _setup_data(self) -> None:
+        """Batch sizes and the step counts the schedule needs (the batches come per epoch)."""
+        cfg = self.config
         self.batch_size_val = cfg.val_batch_size or cfg.batch_size
         n_micro = len(self._epoch_batches(0))
         self.steps_per_epoch = math.ceil(n_micro / cfg.grad_accum_steps)
         self.total_steps = self.steps_per_epoch * cfg.epochs
+
+    def _setup_optimizer(self) -> None:
+        """AdamW, the warmup-cosine schedule, the fp16 GradScaler, the autocast dtype."""
+        cfg = self.config
+        self.optimizer = _adamw(self.model, cfg)
         self.scheduler = warmup_cosine(
             self.optimizer,
             warmup_steps=cfg.warmup_steps,
@@ -148,13 +172,16 @@ class Trainer:
         )
         self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.precision == "fp16")
         self.autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
+
+    def _setup_state(self) -> None:
+        """The metric to monitor, then resume: the newest checkpoint that loads (a corrupt one
+        falls back to the previous)."""
+        cfg = self.config
         self.history: list[dict[str, Any]] = []
         self.monitor = cfg.monitor
         if self.val_data is None and self.monitor.startswith("val_"):
             self.monitor = "train_" + self.monitor.removeprefix("val_")
             log.info("no validation data: monitoring %s instead of %s", self.monitor, cfg.monitor)
-
-        # -- resume: newest checkpoint that loads (a corrupt one falls back to the previous)
         self.resumed_from: str | None = None
         if cfg.resume:
             path, state = ckpt.latest_checkpoint(self.run.checkpoints, map_location=self.device)
@@ -165,7 +192,10 @@ class Trainer:
             else:
                 self._load_state(path, state)
 
-        # -- wrappers: DDP for gradient averaging, torch.compile for speed
+    def _setup_wrappers(self) -> None:
+        """DDP for gradient averaging, torch.compile for speed (after resume: DDP broadcasts the
+        loaded weights); the per-run trackers of the loop."""
+        cfg = self.config
         core: nn.Module = self.model
         if self.dist.enabled:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
@@ -178,6 +208,7 @@ class Trainer:
         self._checkpoint_interval_s = (cfg.checkpoint_every_minutes or 0.0) * 60.0
         self._last_save = monotonic()
 
+    def _log_setup(self) -> None:
         n_params = sum(p.numel() for p in self.model.parameters())
         log.info(
             "run %s | %s params | device %s | world %d | %d steps/epoch x %d epochs | %s",
@@ -186,8 +217,8 @@ class Trainer:
             self.device,
             self.dist.world_size,
             self.steps_per_epoch,
-            cfg.epochs,
-            cfg.precision,
+            self.config.epochs,
+            self.config.precision,
         )
 
     def _lock_run_dir(self, run_dir: str) -> RunDirLock | None:
