@@ -43,6 +43,7 @@ import copy
 import ctypes
 import itertools
 import logging
+import math
 import statistics
 import tempfile
 import time
@@ -136,27 +137,42 @@ def pin_malloc() -> str:
     return "system default (mallopt refused)"
 
 
-class Clock:
-    """Wraps a loss_fn and notes when each training call starts: wall-clock time, CPU time of
-    this process and its minor page faults. Each interval between two calls is one whole step."""
+def snapshot() -> tuple[float, float, int]:
+    """(wall s, CPU s of this process, minor page faults so far)."""
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
+    return time.perf_counter(), time.process_time(), faults
 
-    def __init__(self, loss_fn) -> None:
+
+class Paired:
+    """A loss_fn wrapper that runs one step of a second loop (a generator) at each training call,
+    so the two loops take turns, one whole step each. The outer loop's step is the interval
+    between two of its training calls less the nested step; the nested loop's step is one
+    `next()`. Both are [wall, CPU, page faults]."""
+
+    def __init__(self, loss_fn, nested) -> None:
         self.loss_fn = loss_fn
-        self.marks: list[tuple[float, float, int]] = []
+        self.nested = nested
+        self.calls: list[tuple] = []  # (outer step ends, nested step ends = outer step starts)
 
     def __call__(self, model, batch):
         if model.training:
-            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
-            self.marks.append((time.perf_counter(), time.process_time(), faults))
+            before = snapshot()
+            next(self.nested, None)
+            self.calls.append((before, snapshot()))
         return self.loss_fn(model, batch)
 
-    def steps(self) -> dict[str, list[float]]:
-        """Per-step wall s, CPU s and page faults after the warm-up steps."""
-        pairs = list(itertools.pairwise(self.marks[WARMUP:]))
-        return {
-            name: [b[i] - a[i] for a, b in pairs]
-            for i, name in enumerate(("wall", "cpu", "faults"))
-        }
+    def steps(self) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+        """(outer, nested) per-step lists after the warm-up steps, paired in time."""
+        calls = self.calls[WARMUP:]
+        outer = [(start[1], end[0]) for start, end in itertools.pairwise(calls)]
+        nested = [(before, after) for before, after in calls[: len(outer)]]
+        return _deltas(outer), _deltas(nested)
+
+
+def _deltas(pairs) -> dict[str, list[float]]:
+    return {
+        name: [b[i] - a[i] for a, b in pairs] for i, name in enumerate(("wall", "cpu", "faults"))
+    }
 
 
 def adamw(model: nn.Module) -> torch.optim.AdamW:
@@ -169,34 +185,31 @@ def adamw(model: nn.Module) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=3e-4)
 
 
-def bare_loop(model, loss_fn, data, steps: int, seed: int) -> tuple[Clock, float]:
-    """What a careful user writes by hand: DataLoader, AdamW, clipping, warmup-cosine."""
-    clock = Clock(loss_fn)
+def bare_steps(model, loss_fn, data, steps: int, seed: int, wait: dict):
+    """What a careful user writes by hand: DataLoader, AdamW, clipping, warmup-cosine. A
+    generator: one step per next(); adds its data-loading time to wait["s"]."""
     loader = torch.utils.data.DataLoader(
         data, batch_size=BATCH, shuffle=True, generator=torch.Generator().manual_seed(seed)
     )
     opt = adamw(model)
     sched = warmup_cosine(opt, warmup_steps=2, total_steps=steps, min_lr_ratio=0.0)
     model.train()
-    wait, t_start = 0.0, time.perf_counter()
     it = iter(loader)
     for _ in range(steps):
         t0 = time.perf_counter()
         batch = next(it)
-        wait += time.perf_counter() - t0
-        out = clock(model, batch)
+        wait["s"] += time.perf_counter() - t0
+        out = loss_fn(model, batch)
         loss = out[0] if isinstance(out, tuple) else out
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-    total = time.perf_counter() - t_start
-    return clock, wait / total
+        yield
 
 
-def trainer_loop(model, loss_fn, data, steps: int, seed: int, run_dir: str) -> tuple[Clock, float]:
-    clock = Clock(loss_fn)
+def trainer_fit(model, loss_fn, data, steps: int, seed: int, run_dir: str) -> dict:
     config = TrainConfig(
         epochs=1,
         batch_size=BATCH,
@@ -208,60 +221,73 @@ def trainer_loop(model, loss_fn, data, steps: int, seed: int, run_dir: str) -> t
         plots=False,
         device="cpu",
     )
-    summary = Trainer(model, clock, data, None, config).fit()
+    summary = Trainer(model, loss_fn, data, None, config).fit()
     assert summary["step"] == steps, summary
-    return clock, summary["final_metrics"]["data_wait_frac"]
+    return summary["final_metrics"]
 
 
-def run_rounds(model, loss_fn, data, steps: int, rounds: int) -> list[dict]:
-    """Alternate the loops (bare first in even rounds); one dict of per-step lists per run."""
+def one_round(model, loss_fn, data, steps: int, seed: int, run_dir: str, aa: bool) -> dict:
+    """The Trainer (or, with aa, a second bare loop) with the bare loop's steps nested in it."""
+    wait = {"s": 0.0}
+    clock = Paired(loss_fn, bare_steps(copy.deepcopy(model), loss_fn, data, steps, seed, wait))
+    if aa:
+        outer_wait, t0 = {"s": 0.0}, time.perf_counter()
+        for _ in bare_steps(copy.deepcopy(model), clock, data, steps, seed + 1000, outer_wait):
+            pass
+        wall, waited = time.perf_counter() - t0, outer_wait["s"]
+    else:
+        row = trainer_fit(copy.deepcopy(model), clock, data, steps, seed, run_dir)
+        wall, waited = row["time_s"], row["data_wait_frac"] * row["time_s"]
+    ours, bare = clock.steps()
+    nested_wall = sum(after[0] - before[0] for before, after in clock.calls)
+    # the outer loop's time includes the nested bare steps: its own time is the rest
+    ours["wait"] = waited / (wall - nested_wall) if wall > nested_wall else math.nan
+    bare["wait"] = wait["s"] / nested_wall if nested_wall > 0 else math.nan
+    return {"bare": bare, "trainer": ours}
+
+
+def run_rounds(model, loss_fn, data, steps: int, rounds: int, aa: bool) -> list[dict]:
     runs: list[dict] = []
     med = statistics.median
+    ours = "bare (A/A)" if aa else "Trainer"
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
-            order = ("bare", "trainer") if r % 2 == 0 else ("trainer", "bare")
-            result = {}
-            for which in order:
-                fresh = copy.deepcopy(model)
-                if which == "bare":
-                    clock, wait = bare_loop(fresh, loss_fn, data, steps, seed=r)
-                else:
-                    clock, wait = trainer_loop(fresh, loss_fn, data, steps, r, f"{tmp}/r{r}")
-                result[which] = {**clock.steps(), "wait": wait}
+            result = one_round(model, loss_fn, data, steps, r, f"{tmp}/r{r}", aa)
             runs.append(result)
             b, t = result["bare"], result["trainer"]
             print(
-                f"  round {r} ({order[0]} first): CPU s/step bare {med(b['cpu']):.3f} | Trainer "
-                f"{med(t['cpu']):.3f} | ratio {med(t['cpu']) / med(b['cpu']):.3f} | wall "
-                f"{med(b['wall']):.3f} / {med(t['wall']):.3f} | page faults/step "
-                f"{med(b['faults']):.0f} / {med(t['faults']):.0f}",
+                f"  round {r}: CPU s/step bare {med(b['cpu']):.3f} | {ours} {med(t['cpu']):.3f}"
+                f" | ratio {med(t['cpu']) / med(b['cpu']):.3f} | wall {med(b['wall']):.3f} / "
+                f"{med(t['wall']):.3f} | page faults/step {med(b['faults']):.0f} / "
+                f"{med(t['faults']):.0f}",
                 flush=True,
             )
     return runs
 
 
-def report(runs: list[dict]) -> None:
+def report(runs: list[dict], aa: bool) -> None:
     med = statistics.median
+    ours = "bare (A/A)" if aa else "Trainer"
 
     def pooled(which: str, key: str) -> list[float]:
         return [x for run in runs for x in run[which][key]]
 
-    for which, name in (("bare", "bare loop"), ("trainer", "Trainer  ")):
+    for which, name in (("bare", "bare loop"), ("trainer", ours)):
         wall, cpu = med(pooled(which, "wall")), med(pooled(which, "cpu"))
         wait = med(run[which]["wait"] for run in runs)
         print(
-            f"{name}: {1 / wall:.3f} steps/s = {BATCH / wall:.1f} windows/s, {cpu:.3f} CPU s/step, "
-            f"{med(pooled(which, 'faults')):.0f} page faults/step (data wait {wait:.1%})"
+            f"{name:10s}: {1 / wall:.3f} steps/s = {BATCH / wall:.1f} windows/s, {cpu:.3f} CPU "
+            f"s/step, {med(pooled(which, 'faults')):.0f} page faults/step (data wait {wait:.1%})"
         )
     for key, note in (("cpu", "target < 3%"), ("wall", "noisy on a shared machine")):
         ratios = sorted(med(r["trainer"][key]) / med(r["bare"][key]) for r in runs)
         print(
-            f"Trainer / bare {key:4s} time per step: median {med(ratios):.3f} over {len(runs)} "
+            f"{ours} / bare {key:4s} time per step: median {med(ratios):.3f} over {len(runs)} "
             f"round(s), spread {ratios[0]:.3f}..{ratios[-1]:.3f} "
             f"(overhead {med(ratios) - 1:+.1%}; {note})"
         )
     wait = med(run["trainer"]["wait"] for run in runs)
-    print(f"Trainer data-wait share: {wait:.1%} of epoch time (target < 5%)")
+    print(f"{ours} data-wait share: {wait:.1%} of its own time (target < 5%)")
 
 
 def main() -> None:
@@ -272,6 +298,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument(
         "--system-malloc", action="store_true", help="keep glibc's heap trimming between steps"
+    )
+    parser.add_argument(
+        "--aa", action="store_true", help="the bare loop against itself: the noise floor"
     )
     args = parser.parse_args()
     allocator = "system default" if args.system_malloc else pin_malloc()
@@ -292,7 +321,7 @@ def main() -> None:
         f" | malloc: {allocator}"
     )
     logging.getLogger("trainer").setLevel(logging.WARNING)
-    report(run_rounds(model, loss_fn, data, steps, rounds))
+    report(run_rounds(model, loss_fn, data, steps, rounds, args.aa), args.aa)
 
 
 if __name__ == "__main__":
