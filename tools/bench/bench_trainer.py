@@ -1,6 +1,6 @@
 """Training benchmark: CPU time per step through `trainer.Trainer` against a bare PyTorch loop
 over the same model and data, measured in the same process (target: Trainer overhead < 3%), plus
-the share of epoch time the Trainer spends waiting for data (target < 5%).
+the share of its own time the Trainer spends waiting for data (target < 5%).
 
 What it compares. Both loops do the same essential work per step: collate 16 windows from the
 same in-memory dataset in-process (num_workers=0), forward and loss (the same loss_fn), backward,
@@ -11,12 +11,16 @@ loss / gradient check (its one host read per step), gradient-norm statistics and
 epoch's running sums, timers, the checkpoint and max_steps decisions. Its checkpoint is written
 at the epoch end, after the timed steps.
 
-How. A step is the interval between two training calls of loss_fn (data loading included); the
-first 2 steps of a run are warm-up. Rounds run the two loops in alternating order (ABBA), so a
-drifting machine load hits both alike; a round's ratio is the Trainer's median step over the bare
-loop's, and the figure is the median of the rounds' ratios, with their spread. Times are CPU time
-of the process (time.process_time: all threads, user + system), which other processes on a shared
-machine do not inflate as they inflate wall time (printed too, for reference).
+How. The two loops take turns, one whole step each, in one thread: the bare loop is a
+generator that the Trainer's loss_fn advances by one step at each training call, so a drifting
+machine load hits both alike, step by step. The Trainer's step is the interval between two of its
+training calls less the nested bare step (data loading included in both); the first 2 steps of
+each are warm-up. A round is one Trainer epoch with its bare twin; its ratio is the Trainer's
+median step over the bare loop's, and the figure is the median of the rounds' ratios, with their
+spread. --aa puts a second bare loop where the Trainer was: the same figure then shows the noise
+floor (and any bias of the outer position). Times are CPU time of the process
+(time.process_time: all threads, user + system), which other processes on a shared machine do
+not inflate as they inflate wall time (printed too, for reference).
 
 The allocator. With glibc's default malloc the top of the heap that backward frees is often
 returned to the OS at the end of a step and faulted back in by the next forward: up to ~60k minor
@@ -24,7 +28,8 @@ page faults (~0.1 s of system time, ~10%) a step here, hitting one loop or the o
 the heap's layout, not on the loop's work. By default both loops run with malloc's thresholds
 pinned (mallopt M_TRIM_THRESHOLD 1 GiB, M_MMAP_THRESHOLD 32 MiB: what MALLOC_TRIM_THRESHOLD_ /
 MALLOC_MMAP_THRESHOLD_ do), so the ratio measures the loops; --system-malloc keeps glibc's
-defaults. Page faults per step are printed either way.
+defaults (the two loops share one heap, so its faults fall on either). Page faults per step are
+printed either way.
 
 Model: xmlai's default `mttransformer.MultiTrackTransformer` at batch 16 x 100 frames; when that
 package is not importable, a stand-in `nn.TransformerEncoder` (d_model 256, 8 heads, 6 layers,
@@ -34,6 +39,7 @@ ff 1024) on random (16, 100, features) windows, and the output says so.
     python tools/bench/bench_trainer.py --quick        # 1 round of 3 timed steps
     python tools/bench/bench_trainer.py --threads 1    # steadier on a shared machine
     python tools/bench/bench_trainer.py --system-malloc   # glibc's default heap trimming
+    python tools/bench/bench_trainer.py --aa       # bare loop against itself: the noise floor
 """
 
 from __future__ import annotations
