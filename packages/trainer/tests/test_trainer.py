@@ -389,6 +389,31 @@ def test_gradient_spike_warns(cfg, mlp, loss_fn, data, caplog):
     assert "gradient norm spike at step 15 (epoch 1)" in caplog.text  # 16 calls in epoch 0
 
 
+def test_the_step_log_shows_the_steps_mean_loss_every_log_every_steps(cfg, mlp, data, caplog):
+    calls = {"n": 0}
+
+    def one_then_two(model, batch):  # micro-batch losses 1, 2, 1, 2, ...: each step's mean is 1.5
+        calls["n"] += model.training
+        return 0.0 * model(batch["x"]).sum() + (1.0 if calls["n"] % 2 else 2.0)
+
+    caplog.set_level(logging.INFO, logger="trainer")
+    config = cfg(epochs=1, grad_accum_steps=2, log_every_steps=2)  # 12 micro-batches, 6 steps
+    Trainer(mlp(), one_then_two, *data, config).fit()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step ")]
+    assert [line.split(" |")[0] for line in lines] == ["step 2", "step 4", "step 6"]
+    assert all(" | loss 1.5 | grad_norm 0 | lr " in line for line in lines)
+
+
+def test_without_clipping_the_gradient_norm_is_only_measured(tmp_path, cfg, mlp, loss_fn, data):
+    unclipped, never_reached = mlp(), mlp()
+    Trainer(unclipped, loss_fn, *data, cfg(run_dir=str(tmp_path / "a"), grad_clip=None)).fit()
+    Trainer(never_reached, loss_fn, *data, cfg(run_dir=str(tmp_path / "b"), grad_clip=1e9)).fit()
+    for key, value in never_reached.state_dict().items():
+        assert torch.equal(unclipped.state_dict()[key], value), key
+    norms = [[r["grad_norm"] for r in summary_rows(tmp_path / run)] for run in ("a", "b")]
+    assert norms[0] == norms[1] and all(n > 0 for n in norms[0])
+
+
 def test_dataloader_workers_see_the_same_order(tmp_path, cfg, mlp, loss_fn, data):
     a, b = mlp(dropout=0.2), mlp(dropout=0.2)
     Trainer(a, loss_fn, *data, cfg(run_dir=str(tmp_path / "a"), epochs=1)).fit()

@@ -101,6 +101,18 @@ class Trainer:
 
     # ================================================================== setup
     def _setup(self) -> None:
+        """Everything `_train` needs, in order: each step uses only what the ones before made."""
+        self._setup_process()
+        self._setup_run_dir()
+        self._setup_model()
+        self._setup_data()
+        self._setup_optimizer()
+        self._setup_state()
+        self._setup_wrappers()
+        self._log_setup()
+
+    def _setup_process(self) -> None:
+        """Join the process group (under torchrun), pick the device, seed."""
         cfg = self.config
         self.dist, self.device = dist_utils.init_distributed(cfg.device)
         if cfg.precision == "fp16" and self.device.type != "cuda":
@@ -111,7 +123,10 @@ class Trainer:
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.t_start = time.perf_counter()
 
-        # -- run directory (rank 0 writes; the name is agreed on so every rank can read back)
+    def _setup_run_dir(self) -> None:
+        """Lock the run directory, refuse a fresh run over checkpoints, write config and
+        environment. Rank 0 writes; the name is agreed on so every rank can read back."""
+        cfg = self.config
         default_dir = "runs/" + time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         run_dir = dist_utils.broadcast_str(cfg.run_dir or default_dir, self.dist, self.device)
         self._lock = self._lock_run_dir(run_dir)
@@ -132,14 +147,23 @@ class Trainer:
         self.run.write_json("config.json", cfg.to_dict())
         self.run.write_json("environment.json", environment(str(self.device), self.dist.world_size))
 
-        # -- model, EMA, optimizer, schedule, scaler
+    def _setup_model(self) -> None:
         self.model.to(self.device)
-        self.ema = EMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.optimizer = _adamw(self.model, cfg)
+        decay = self.config.ema_decay
+        self.ema = EMA(self.model, decay) if decay > 0 else None
+
+    def _setup_data(self) -> None:
+        """Batch sizes and the step counts the schedule needs (the batches come per epoch)."""
+        cfg = self.config
         self.batch_size_val = cfg.val_batch_size or cfg.batch_size
         n_micro = len(self._epoch_batches(0))
         self.steps_per_epoch = math.ceil(n_micro / cfg.grad_accum_steps)
         self.total_steps = self.steps_per_epoch * cfg.epochs
+
+    def _setup_optimizer(self) -> None:
+        """AdamW, the warmup-cosine schedule, the fp16 GradScaler, the autocast dtype."""
+        cfg = self.config
+        self.optimizer = _adamw(self.model, cfg)
         self.scheduler = warmup_cosine(
             self.optimizer,
             warmup_steps=cfg.warmup_steps,
@@ -148,13 +172,16 @@ class Trainer:
         )
         self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.precision == "fp16")
         self.autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
+
+    def _setup_state(self) -> None:
+        """The metric to monitor, then resume: the newest checkpoint that loads (a corrupt one
+        falls back to the previous)."""
+        cfg = self.config
         self.history: list[dict[str, Any]] = []
         self.monitor = cfg.monitor
         if self.val_data is None and self.monitor.startswith("val_"):
             self.monitor = "train_" + self.monitor.removeprefix("val_")
             log.info("no validation data: monitoring %s instead of %s", self.monitor, cfg.monitor)
-
-        # -- resume: newest checkpoint that loads (a corrupt one falls back to the previous)
         self.resumed_from: str | None = None
         if cfg.resume:
             path, state = ckpt.latest_checkpoint(self.run.checkpoints, map_location=self.device)
@@ -165,7 +192,10 @@ class Trainer:
             else:
                 self._load_state(path, state)
 
-        # -- wrappers: DDP for gradient averaging, torch.compile for speed
+    def _setup_wrappers(self) -> None:
+        """DDP for gradient averaging, torch.compile for speed (after resume: DDP broadcasts the
+        loaded weights); the per-run trackers of the loop."""
+        cfg = self.config
         core: nn.Module = self.model
         if self.dist.enabled:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
@@ -178,6 +208,7 @@ class Trainer:
         self._checkpoint_interval_s = (cfg.checkpoint_every_minutes or 0.0) * 60.0
         self._last_save = monotonic()
 
+    def _log_setup(self) -> None:
         n_params = sum(p.numel() for p in self.model.parameters())
         log.info(
             "run %s | %s params | device %s | world %d | %d steps/epoch x %d epochs | %s",
@@ -186,8 +217,8 @@ class Trainer:
             self.device,
             self.dist.world_size,
             self.steps_per_epoch,
-            cfg.epochs,
-            cfg.precision,
+            self.config.epochs,
+            self.config.precision,
         )
 
     def _lock_run_dir(self, run_dir: str) -> RunDirLock | None:
@@ -297,11 +328,7 @@ class Trainer:
             pin_memory=self.device.type == "cuda",
             seed=cfg.seed + epoch,
         )
-        # running sums of this epoch's training metrics, kept on the device (no per-step sync)
-        sums = self._sums = {
-            k: torch.tensor(v, dtype=torch.float64, device=self.device)
-            for k, v in self.state.epoch_sums.items()
-        }
+        self._sums = _Sums(self.device, self.state.epoch_sums)
         self._timers = {"data": 0.0, "total": 0.0}
         task = progress.add_task(f"epoch {epoch}", total=len(batches), completed=start)
         self.train_model.train()
@@ -332,100 +359,137 @@ class Trainer:
             group.append((loss.detach().float(), metrics, len(batches[b])))
 
             if last_in_group:
-                timed = self._optimizer_step(group, sums, epoch, (group_start, b))
+                timed = self._optimizer_step(group, epoch, (group_start, b))
                 group = []
-                self.state.position = b + 1
-                # the end of an epoch checkpoints after validation, in _end_of_epoch
-                mid_epoch = b + 1 < len(batches)
-                every = cfg.checkpoint_every_steps
-                periodic = every and self.state.step % every == 0
-                at_limit = cfg.max_steps and self.state.step >= cfg.max_steps
-                if mid_epoch and (periodic or at_limit or timed):
-                    self._save_checkpoint()
-                if mid_epoch and at_limit:
-                    log.info("max_steps=%d reached in epoch %d", cfg.max_steps, epoch)
+                if self._after_step(epoch, b + 1, len(batches), timed):
                     return True
             progress.update(task, completed=b + 1)
             self._timers["total"] = time.perf_counter() - t_epoch
         progress.remove_task(task)
         return False
 
-    def _optimizer_step(self, group, sums, epoch: int, batch_range: tuple[int, int]) -> bool:
-        """One update from the step's micro-batches. True when checkpoint_every_minutes is due."""
+    def _after_step(self, epoch: int, position: int, n_batches: int, timed: bool) -> bool:
+        """Note the position; checkpoint mid-epoch when due (the end of an epoch checkpoints
+        after validation, in _end_of_epoch). True when max_steps stops the epoch here."""
         cfg = self.config
+        self.state.position = position
+        if position == n_batches:
+            return False
+        every = cfg.checkpoint_every_steps
+        periodic = every and self.state.step % every == 0
+        at_limit = bool(cfg.max_steps) and self.state.step >= cfg.max_steps
+        if periodic or at_limit or timed:
+            self._save_checkpoint()
+        if at_limit:
+            log.info("max_steps=%d reached in epoch %d", cfg.max_steps, epoch)
+        return at_limit
+
+    def _optimizer_step(self, group, epoch: int, batch_range: tuple[int, int]) -> bool:
+        """One update from the step's micro-batches. True when checkpoint_every_minutes is due."""
         self.scaler.unscale_(self.optimizer)  # no-op unless fp16: clip the true gradients
-        max_norm = cfg.grad_clip if cfg.grad_clip else float("inf")
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
         losses = torch.stack([loss for loss, _, _ in group])
+        bad_loss, norm, timed, mean_loss = self._read_step(losses, self._grad_norm())
+        grad_ok = math.isfinite(norm)
+        # with fp16 an overflow (grad_ok False) is the scaler's business: it skips the update
+        # and lowers the scale; that is not an anomaly.
+        if bad_loss or (not grad_ok and not self.scaler.is_enabled()):
+            self._skip_step("loss" if bad_loss else "gradient", epoch, batch_range)
+        else:
+            self._apply_step(group, norm if grad_ok else None, epoch)
+        self.optimizer.zero_grad(set_to_none=True)
+        self._advance_schedule()
+        self.state.step += 1
+        if mean_loss is not None:
+            lr = self.optimizer.param_groups[0]["lr"]
+            log.info(
+                "step %d | loss %.5g | grad_norm %.3g | lr %.3g",
+                self.state.step,
+                mean_loss,
+                norm,
+                lr,
+            )
+        return timed
+
+    def _grad_norm(self) -> torch.Tensor:
+        """The global gradient norm, after clipping to grad_clip when that is set."""
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        if self.config.grad_clip:
+            return torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+        if hasattr(torch.nn.utils, "get_total_norm"):  # torch >= 2.6: no pass that scales by 1
+            return torch.nn.utils.get_total_norm([p.grad for p in params])
+        return torch.nn.utils.clip_grad_norm_(params, math.inf)
+
+    def _read_step(self, losses: torch.Tensor, grad_norm: torch.Tensor):
+        """The step's one host read -> (non-finite loss, gradient norm, time-based checkpoint
+        due, mean loss on a logging step else None). Every rank must take the same decisions
+        (skip, save), or DDP deadlocks at the next collective: the max over ranks decides."""
         bad_loss = (~torch.isfinite(losses)).any().float()
         interval = self._checkpoint_interval_s
         timed = bool(interval) and monotonic() - self._last_save >= interval
         flags = [bad_loss, grad_norm.float()]
         if interval and self.dist.enabled:  # the ranks' clocks differ: one due is all due
             flags.append(bad_loss.new_tensor(float(timed)))
-        # every rank must take the same decisions (skip, save), or DDP deadlocks at the next
-        # collective; the max over ranks decides
         agreed = dist_utils.all_reduce(torch.stack(flags), self.dist, "max")
-        bad_loss_value, norm, *timed_on_any_rank = agreed.tolist()  # the one host sync per step
-        timed = bool(timed_on_any_rank[0]) if timed_on_any_rank else timed
-        grad_ok = math.isfinite(norm)
+        logging_step = (self.state.step + 1) % self.config.log_every_steps == 0
+        if logging_step:  # this rank's mean loss rides along (it is not all-reduced)
+            agreed = torch.cat([agreed, losses.mean().reshape(1)])
+        bad_loss_value, norm, *rest = agreed.tolist()
+        if interval and self.dist.enabled:
+            timed = bool(rest.pop(0))
+        return bool(bad_loss_value), norm, timed, rest[0] if logging_step else None
 
-        if bad_loss_value or (not grad_ok and not self.scaler.is_enabled()):
-            self.state.anomalies += 1
-            what = "loss" if bad_loss_value else "gradient"
-            log.warning(
-                "non-finite %s at step %d (epoch %d, batches %d-%d): step skipped (%d of %d "
-                "tolerated)",
-                what,
-                self.state.step,
-                epoch,
-                *batch_range,
-                self.state.anomalies,
-                cfg.max_anomalies,
-            )
-            self._add(sums, "skipped_steps", 1.0)
-            if self.state.anomalies > cfg.max_anomalies:
-                raise AnomalyError(
-                    f"aborting: {self.state.anomalies} steps had a non-finite loss or gradient "
-                    f"(max_anomalies={cfg.max_anomalies}); last at step {self.state.step}, "
-                    f"epoch {epoch}, batches {batch_range[0]}-{batch_range[1]}"
-                )
-            if self.scaler.is_enabled():
-                self.scaler.update()
-        else:
-            # with fp16 an overflow (grad_ok False) is the scaler's business: it skips the
-            # update and lowers the scale; that is not an anomaly.
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            if self.ema is not None:
-                self.ema.update(self.model)
-            if grad_ok:
-                self._check_spike(norm, epoch)
-                self._add(sums, "grad_norm", norm)
-                self._add(sums, "steps", 1.0)
-            for loss, metrics, n in group:
-                self._add(sums, "loss", loss * n)
-                for key, value in metrics.items():
-                    self._add(sums, "m:" + key, value * n)
-                self._add(sums, "n", float(n))
-        self.optimizer.zero_grad(set_to_none=True)
+    def _advance_schedule(self) -> None:
+        if self.scheduler.last_epoch > 0:
+            self.scheduler.step()
+            return
         with warnings.catch_warnings():  # a skipped first step still advances the schedule
             warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step")
             self.scheduler.step()
-        self.state.step += 1
-        if self.state.step % cfg.log_every_steps == 0:
-            log.info(
-                "step %d | loss %.5g | grad_norm %.3g | lr %.3g",
-                self.state.step,
-                losses.mean().item(),
-                norm,
-                self.optimizer.param_groups[0]["lr"],
+
+    def _skip_step(self, what: str, epoch: int, batch_range: tuple[int, int]) -> None:
+        """Drop the step's gradients (the caller zeroes them); count it; abort past the limit."""
+        cfg = self.config
+        self.state.anomalies += 1
+        log.warning(
+            "non-finite %s at step %d (epoch %d, batches %d-%d): step skipped (%d of %d tolerated)",
+            what,
+            self.state.step,
+            epoch,
+            *batch_range,
+            self.state.anomalies,
+            cfg.max_anomalies,
+        )
+        self._sums.add_host("skipped_steps", 1.0)
+        if self.state.anomalies > cfg.max_anomalies:
+            raise AnomalyError(
+                f"aborting: {self.state.anomalies} steps had a non-finite loss or gradient "
+                f"(max_anomalies={cfg.max_anomalies}); last at step {self.state.step}, "
+                f"epoch {epoch}, batches {batch_range[0]}-{batch_range[1]}"
             )
-        return timed
+        if self.scaler.is_enabled():
+            self.scaler.update()
+
+    def _apply_step(self, group, norm: float | None, epoch: int) -> None:
+        """Update the weights (and the EMA); add the step to the epoch's sums. `norm` is None
+        when fp16 overflowed (the scaler then skips the update itself)."""
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        if self.ema is not None:
+            self.ema.update(self.model)
+        sums = self._sums
+        if norm is not None:
+            self._check_spike(norm, epoch)
+            sums.add_host("grad_norm", norm)
+            sums.add_host("steps", 1.0)
+        for loss, metrics, n in group:
+            sums.add_device("loss", loss, n)
+            for key, value in metrics.items():
+                sums.add_device("m:" + key, value, n)
+            sums.add_host("n", float(n))
 
     def _end_of_epoch(self, epoch: int) -> dict[str, Any]:
         """Validate, record the epoch's row, track the best, checkpoint, clean up."""
-        sums = self._reduce({k: v.item() for k, v in self._sums.items()})
+        sums = self._reduce(self._sums.totals())
         n = max(sums.get("n", 0.0), 1.0)
         row: dict[str, Any] = {
             "epoch": epoch,
@@ -477,7 +541,7 @@ class Trainer:
             pin_memory=self.device.type == "cuda",
             seed=self.config.seed,
         )
-        sums: dict[str, torch.Tensor] = {}
+        sums = _Sums(self.device)
         self.eval_model.eval()
         weights = self.ema.applied(self.model) if self.ema is not None else contextlib.nullcontext()
         with weights:
@@ -487,12 +551,12 @@ class Trainer:
                 with self._autocast():
                     loss, metrics = self._call_loss(self.eval_model, batch, "val", None, b)
                 n = float(len(batches[b]))
-                self._add(sums, "loss", loss.detach().float() * n)
+                sums.add_device("loss", loss.detach().float(), n)
                 for key, value in metrics.items():
-                    self._add(sums, "m:" + key, value * n)
-                self._add(sums, "n", n)
+                    sums.add_device("m:" + key, value, n)
+                sums.add_host("n", n)
         self.train_model.train()
-        totals = self._reduce({k: v.item() for k, v in sums.items()})
+        totals = self._reduce(sums.totals())
         n = max(totals.get("n", 0.0), 1.0)
         out = {"val_loss": totals.get("loss", math.nan) / n}
         for key in sorted(k for k in totals if k.startswith("m:")):
@@ -505,7 +569,7 @@ class Trainer:
         self._last_save = monotonic()
         rng = dist_utils.gather_tensors(ckpt.rng_state(), self.dist, self.device)
         if self.state.position > 0:  # mid-epoch: the partial sums make the epoch's row exact
-            self.state.epoch_sums = {k: v.item() for k, v in self._sums.items()}
+            self.state.epoch_sums = self._sums.totals()
         if not self.dist.is_main:
             return None
         path = self.run.checkpoints / ckpt.checkpoint_name(self.state.step)
@@ -662,13 +726,6 @@ class Trainer:
             )
         self._grad_norm_mean = norm if mean is None else 0.9 * mean + 0.1 * norm
 
-    def _add(self, sums: dict[str, torch.Tensor], key: str, value) -> None:
-        value = torch.as_tensor(value, dtype=torch.float64, device=self.device)
-        if key in sums:
-            sums[key] += value
-        else:
-            sums[key] = value.clone()
-
     def _reduce(self, sums: dict[str, float]) -> dict[str, float]:
         """Sum per-rank totals over all ranks (keys must be the same on every rank)."""
         if not self.dist.enabled:
@@ -677,6 +734,43 @@ class Trainer:
         values = torch.tensor([sums[k] for k in keys], dtype=torch.float64, device=self.device)
         dist_utils.all_reduce(values, self.dist)
         return dict(zip(keys, values.tolist(), strict=True))
+
+
+class _Sums:
+    """Running sums of an epoch (or a validation pass). What the host already knows (sample and
+    step counts, gradient norms, skipped steps) is added as floats on the host; losses and
+    metrics stay on the device, one in-place add each per micro-batch, and are read to the host
+    together, once, by totals(): at a checkpoint and at the epoch's end."""
+
+    def __init__(self, device: torch.device, totals: dict[str, float] | None = None) -> None:
+        self.device = device
+        self.host: dict[str, float] = {}
+        self.on_device: dict[str, torch.Tensor] = {}
+        for key, value in (totals or {}).items():  # a resumed epoch goes on where it was
+            if _on_device(key):
+                self.on_device[key] = torch.tensor(value, dtype=torch.float64, device=device)
+            else:
+                self.host[key] = value
+
+    def add_host(self, key: str, value: float) -> None:
+        self.host[key] = self.host.get(key, 0.0) + value
+
+    def add_device(self, key: str, value: torch.Tensor, weight: float) -> None:
+        """sum += weight * value, in float64, without a host read (key: see _on_device)."""
+        total = self.on_device.get(key)
+        if total is None:
+            total = self.on_device[key] = torch.zeros((), dtype=torch.float64, device=self.device)
+        total.add_(value, alpha=weight)
+
+    def totals(self) -> dict[str, float]:
+        keys = list(self.on_device)
+        values = torch.stack([self.on_device[k] for k in keys]).tolist() if keys else []
+        return {**dict(zip(keys, values, strict=True)), **self.host}
+
+
+def _on_device(key: str) -> bool:
+    """The sums of device values: the loss and the loss_fn's metrics (`m:<name>`)."""
+    return key == "loss" or key.startswith("m:")
 
 
 def _adamw(model: nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
