@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from trackcore.errors import LocatedError
 
 
-class SeqwinError(ValueError):
-    """Base class: bad input to seqwin. Subclasses ValueError so callers may catch either."""
-
-    def __init__(self, message: str, path: str | Path | None = None, where: str | None = None):
-        self.path = None if path is None else Path(path)
-        self.where = where
-        self.reason = message
-        parts = [str(p) for p in (self.path, where) if p is not None]
-        super().__init__(": ".join([*parts, message]))
+class SeqwinError(LocatedError):
+    """Base class: bad input to seqwin (a ValueError naming the file and place, as trackcore's
+    errors do)."""
 
 
 class StoreError(SeqwinError):

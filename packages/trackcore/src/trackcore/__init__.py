@@ -12,7 +12,13 @@
 """
 
 from trackcore.__about__ import __version__
-from trackcore.errors import LayoutError, ManifestError, ModalityNameError, TrackcoreError
+from trackcore.errors import (
+    LayoutError,
+    LocatedError,
+    ManifestError,
+    ModalityNameError,
+    TrackcoreError,
+)
 from trackcore.layout import (
     ACTIVE,
     ASSET,
@@ -74,6 +80,7 @@ __all__ = [
     "TRACK_WIDTH",
     "AssetRole",
     "LayoutError",
+    "LocatedError",
     "Manifest",
     "ManifestEdit",
     "ManifestError",
