@@ -281,6 +281,7 @@ class _Plan:
     schemas: dict[str, FeatureSchema]
     max_gap_s: float | None
     n_tracks: int
+    files: dict[str, list] = field(default_factory=dict)  # {modality: the files the edits use}
     keep_nan: bool = False  # a normaliser still has to see the missing cells
 
 
@@ -319,7 +320,7 @@ def build_frame_store(
     n_tracks, wide = _track_count(tables, n_tracks)
     plan, warnings = _plan(edits, features, schema, modalities, max_gap_s, n_tracks, failures)
     if normalisers is not None:
-        _check_normalisers(normalisers, plan, _feature_files(edits, plan))
+        _check_normalisers(normalisers, plan)
     plan.keep_nan = normalisers is not None or fit_on is not None
     warnings += [f"{src}: more than {n_tracks} tracks; kept the first {n_tracks}" for src in wide]
     summary = StoreSummary(out_dir, n_tracks, plan.modalities, failures=failures, warnings=warnings)
@@ -361,7 +362,8 @@ def _plan(edits, features, schema, modalities, max_gap_s, n_tracks, failures):
         for m in mods
     }
     plan = _Plan(index, mods, {}, schemas, max_gap_s, n_tracks)
-    plan.layouts = _layouts(_feature_files(edits, plan), schemas, failures)
+    plan.files = _feature_files(edits, plan)
+    plan.layouts = _layouts(plan.files, schemas, failures)
     for m in mods:
         if m not in plan.layouts:
             warnings.append(f"modality {m!r}: no usable feature file anywhere; left out")
@@ -586,7 +588,7 @@ def _fit(tmp, manifest_edits, fit_on, plan: _Plan) -> dict[str, Normaliser]:
     return norms
 
 
-def _check_normalisers(normalisers, plan: _Plan, files) -> None:
+def _check_normalisers(normalisers, plan: _Plan) -> None:
     """Every modality has a normaliser fitted on exactly its columns, or the error names the
     feature files and the columns that differ."""
     for m in plan.modalities:
@@ -603,7 +605,7 @@ def _check_normalisers(normalisers, plan: _Plan, files) -> None:
             detail = f"the same {len(here)} columns in another order"
         raise StoreError(
             f"{m!r} features have other columns than the normaliser was fitted on ({detail})",
-            source=", ".join(_name(item) for item in files[m][:3]),
+            source=", ".join(_name(item) for item in plan.files[m][:3]),
         )
 
 
