@@ -98,9 +98,13 @@ def test_a_masked_modality_contributes_nothing(tiny_config, make_batch, fusion):
         torch.testing.assert_close(after[key], before[key], rtol=0, atol=0)
 
 
-@pytest.mark.parametrize(("conv_kernel", "context"), [(0, ()), (5, ()), (0, (2, 7))])
-def test_padded_frames_cannot_change_real_frames(tiny_config, make_batch, conv_kernel, context):
-    config = tiny_config(conv_kernel=conv_kernel, context_frames=context)
+@pytest.mark.parametrize(
+    ("conv_kernel", "context", "runs"), [(0, (), 0), (5, (), 0), (0, (2, 7), 0), (0, (), 4)]
+)
+def test_padded_frames_cannot_change_real_frames(
+    tiny_config, make_batch, conv_kernel, context, runs
+):
+    config = tiny_config(conv_kernel=conv_kernel, context_frames=context, run_channels=runs)
     model = MultiTrackTransformer(config).eval()
     batch = make_batch(config, B=2, L=9, n_real=[6, 9])
     before = _run(model, batch)
@@ -168,14 +172,19 @@ def test_modality_dropout_hides_whole_modalities_in_training_only(tiny_config, m
     far=st.integers(0, 10**6),
     kernel=st.sampled_from([0, 3]),
     context=st.sampled_from([(), (1, 4)]),
+    runs=st.sampled_from([0, 3]),
 )
 def test_the_same_window_gives_the_same_outputs_anywhere_in_a_recording(
-    tiny_config, make_batch, positional, seed, far, kernel, context
+    tiny_config, make_batch, positional, seed, far, kernel, context, runs
 ):
     """Shift invariance (SPEC): the window's absolute start frame never reaches the model, so
     a window at frame 0 and the same window at frame 10^6 predict the same."""
     config = tiny_config(
-        positional=positional, conv_kernel=kernel, context_frames=context, max_frames=64
+        positional=positional,
+        conv_kernel=kernel,
+        context_frames=context,
+        run_channels=runs,
+        max_frames=64,
     )
     torch.manual_seed(seed)
     model = MultiTrackTransformer(config).eval()
@@ -222,6 +231,7 @@ def test_learned_positions_refuse_windows_longer_than_max_frames(tiny_config, ma
         {"given_tracks": (0, 3), "positional": "learned"},
         {"conv_kernel": 3},
         {"context_frames": (2, 5)},
+        {"run_channels": 3},
     ],
 )
 def test_every_parameter_receives_a_gradient(tiny_config, make_batch, overrides):
@@ -337,6 +347,7 @@ def test_float64_features_are_accepted(tiny_config, make_batch):
         ({"modalities": {"timestamps": 3}}, "modality name 'timestamps'"),
         ({"layout_version": 2}, "track layout version 2"),
         ({"context_frames": (3, 0)}, r"context_frames=\(3, 0\)"),
+        ({"run_channels": -1}, "run_channels=-1"),
     ],
 )
 def test_invalid_configs_are_refused_with_the_field_named(tiny_config, overrides, match):
@@ -412,3 +423,41 @@ def test_context_pooling_reaches_exactly_its_widest_radius(tiny_config):
     changed[0, 8] += 1.0
     moved = (pool(changed, real) - pool(x, real)).abs().sum(-1)[0] > 0
     assert moved.tolist() == [abs(i - 8) <= 3 for i in range(16)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    length=st.integers(1, 70),
+    hard=st.booleans(),
+)
+def test_run_lengths_count_the_frames_since_each_run_began(seed, length, hard):
+    """Against the closed form c_t = sum_{k<=t} prod_{j=k..t} g_j, which for hard gates is the
+    number of frames since the last zero."""
+    from mttransformer.model import run_lengths
+
+    generator = torch.Generator().manual_seed(seed)
+    gate = torch.rand(2, length, 3, generator=generator, dtype=torch.float64)
+    if hard:
+        gate = (gate > 0.3).to(gate.dtype)
+    want = torch.zeros_like(gate)
+    for t in range(length):
+        for k in range(t + 1):
+            want[:, t] += gate[:, k : t + 1].prod(dim=1)
+    torch.testing.assert_close(run_lengths(gate), want, rtol=1e-9, atol=1e-9)
+
+
+def test_run_counters_read_a_runs_whole_length_at_every_frame_of_it(tiny_config):
+    """With saturated gates, each frame of a run of 6 sees held 1..6, ahead 6..1, whole 6:
+    a rule on the run's length can be read at its first frame, before the run is over."""
+    config = tiny_config(run_channels=1)
+    counters = MultiTrackTransformer(config).eval().counters
+    with torch.no_grad():
+        counters.gate.weight.zero_()
+        counters.gate.bias.fill_(50.0)  # every real frame's gate is 1
+        real = torch.arange(8)[None, :] < 6  # 6 real frames, then padding ends the run
+        counts = counters.counts(torch.randn(1, 8, config.d_model), real)
+    held, ahead, whole = counts[0].round().T.tolist()
+    assert held == [1, 2, 3, 4, 5, 6, 0, 0]
+    assert ahead == [6, 5, 4, 3, 2, 1, 0, 0]
+    assert whole == [6, 6, 6, 6, 6, 6, 0, 0]

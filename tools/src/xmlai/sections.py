@@ -22,12 +22,15 @@ MODEL_FROM_DATA = (
 )  # fmt: skip
 # the pipeline's choices where they differ from the library's defaults (README "defaults")
 MODEL_CHOICES = {
-    # 1.1 M parameters train 150 edits of 30 s in 10 minutes on 2 cores; 256 x 6 layers do not
+    # 1.3 M parameters train 150 edits of 30 s in 10 minutes on 2 cores; 256 x 6 layers do not
     "d_model": 128, "n_heads": 4, "n_layers": 4, "d_ff": 512,
     "conv_kernel": 15,  # a depthwise temporal convolution per block (0.5 s at 30 fps)
     # hiding a modality in training teaches the model to guess what it would have said; that
     # guess is wrong wherever the edit depends on the feature being there
     "modality_dropout": 0.0,
+    # how long 16 learned conditions have held and will hold, read at learned steps: dead air
+    # is cut by the length of a silence to the frame (tools/README, "How each default ...")
+    "run_channels": 16,
 }  # fmt: skip
 
 # set by `xmlai train` for each run, never by a user

@@ -58,6 +58,9 @@ class MultiTrackConfig:
     # each frame also reads the masked mean, min and max of its neighbours within +-r frames,
     # for each r: what "silent for 2 s" needs, given directly rather than learned; () = none
     context_frames: tuple[int, ...] = ()
+    # learned conditions whose run lengths (frames held so far, still to hold, in all) each
+    # frame reads: what "cut a silence once it lasts 2.2 s" needs to the frame; 0 = none
+    run_channels: int = 0
     max_frames: int = 8192  # only for positional="learned": the longest window it can place
     modality_dropout: float = 0.1  # training only: drop a whole modality of a window
     # normalised regression target = (raw - offset) / scale, so an inactive track (the layout's
@@ -172,6 +175,8 @@ class MultiTrackConfig:
                 fail(f"{label}={value} must be at least 1")
         if self.conv_kernel < 0 or (self.conv_kernel and self.conv_kernel % 2 == 0):
             fail(f"conv_kernel={self.conv_kernel} must be 0 (none) or an odd width")
+        if self.run_channels < 0:
+            fail(f"run_channels={self.run_channels} must be 0 (none) or more")
         if any(r < 1 for r in self.context_frames):
             fail(f"context_frames={self.context_frames}: each radius must be at least 1 frame")
         if self.d_model % self.n_heads:

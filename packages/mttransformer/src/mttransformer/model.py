@@ -2,6 +2,8 @@
 
 features (B, L, D_m) per modality --embed--> (B, L, S, d)  S streams: modalities (+ given tracks)
                                   --fuse-->  (B, L, d)     gated sum by default
+                                  --count--> (B, L, d)     + how long each learned condition
+                                                           has held and will hold (run_channels)
                                   --pool-->  (B, L, d)     + mean/min/max over +-r frames
                                                            (context_frames; optional)
                                   --encode-> (B, L, d)     pre-LN blocks on SDPA, rotary
@@ -161,6 +163,67 @@ class ContextPool(nn.Module):
         return self.mix(torch.cat(parts, dim=-1))  # (B, L, d)
 
 
+def run_lengths(gate: torch.Tensor) -> torch.Tensor:
+    """(B, L, C) gates in [0, 1] -> (B, L, C) soft run lengths: c_t = g_t * (c_{t-1} + 1), so
+    with hard gates, the number of frames up to t in the current run of ones.
+
+    A loop over frames: exact, and on a CPU 40x faster than the (L, L) sum in log space for
+    the 200-frame windows training uses (6 ms against 256 ms, forward and backward)."""
+    counts, count = [], torch.zeros_like(gate[:, 0])  # (B, C)
+    for frame in gate.unbind(dim=1):
+        count = frame * (count + 1.0)
+        counts.append(count)
+    return torch.stack(counts, dim=1)  # (B, L, C)
+
+
+# Where the run lengths are read: a soft step every 4 frames up to 126 (4 s at 30 fps), each
+# free to move. Silences an editor cuts and the margins kept lie within that range.
+RUN_STEPS = tuple(2.0 + 4.0 * k for k in range(32))
+RUN_STEP_SHARPNESS = 0.5  # per frame: a step turns over about 8 frames
+
+
+class RunCounters(nn.Module):
+    """(B, L, d) fused frames -> (B, L, d) with, for C learned conditions, how many frames each
+    has held up to this one, how many it will still hold, and the run's whole length, each
+    read through a bank of learned steps ("has it lasted at least 68 frames?").
+
+    Editors' rules hinge on durations: dead air is cut once a silence lasts 2.2 s, and a
+    silence of 2.1 s is kept. Attention and convolutions estimate such a length to a few
+    frames at best; a gated counter (c_t = g_t * (c_{t-1} + 1), forwards and backwards)
+    states it to the frame, its gates learn which condition to count, and its steps where to
+    draw the line, as a tree's split would."""
+
+    def __init__(self, config: MultiTrackConfig):
+        super().__init__()
+        C = config.run_channels
+        self.norm = nn.LayerNorm(config.d_model)
+        self.gate = nn.Linear(config.d_model, C)
+        self.steps = nn.Parameter(torch.tensor(RUN_STEPS).repeat(3 * C, 1))  # (3C, K)
+        self.mix = nn.Linear(3 * C * len(RUN_STEPS), config.d_model)
+
+    def reset_gates(self) -> None:
+        """Logits of about +-4 from the start: a gate of 0.95 counts 55 frames as 18.8 and 56
+        as 18.9, one of 0.999 as 53.5 and 54.5; a count is only exact where its gate saturates."""
+        nn.init.normal_(self.gate.weight, std=4.0 / math.sqrt(self.gate.in_features))
+        nn.init.zeros_(self.gate.bias)
+        with torch.no_grad():
+            self.steps.copy_(torch.tensor(RUN_STEPS).repeat(self.steps.shape[0], 1))
+
+    def forward(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        counts = self.counts(x, real)  # (B, L, 3C)
+        past = torch.sigmoid(RUN_STEP_SHARPNESS * (counts[..., None] - self.steps))  # (B,L,3C,K)
+        return x + self.mix(past.flatten(2))  # (B, L, d)
+
+    def counts(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """(B, L, d), (B, L) -> (B, L, 3C): frames held so far, still to hold, and in all."""
+        gate = torch.sigmoid(self.gate(self.norm(x)))  # (B, L, C)
+        gate = gate.masked_fill(~real[..., None], 0.0)  # padding ends every run
+        held = run_lengths(gate)  # (B, L, C) this frame included
+        ahead = run_lengths(gate.flip(1)).flip(1)  # (B, L, C) from here to the run's end
+        whole = held + ahead - gate  # (B, L, C) this frame counted once
+        return torch.cat([held, ahead, whole], dim=-1)
+
+
 class Fusion(nn.Module):
     """(B, L, S, d) stream embeddings + (B, L, S) stream mask -> (B, L, d).
 
@@ -228,6 +291,7 @@ class MultiTrackTransformer(nn.Module):
         self.given_encoder = GivenTrackEncoder(config) if config.given_tracks else None
         n_streams = len(self.modality_names) + (1 if config.given_tracks else 0)
         self.fusion = Fusion(config, n_streams)
+        self.counters = RunCounters(config) if config.run_channels else None
         self.context = ContextPool(config) if config.context_frames else None
         if config.positional == "learned":
             self.positions = nn.Embedding(config.max_frames, d)
@@ -244,6 +308,8 @@ class MultiTrackTransformer(nn.Module):
         self.regression_head = nn.Linear(config.head_hidden, N_REGRESSION)
         self.apply(self._init_weights)
         nn.init.normal_(self.track_embedding, std=0.02)
+        if self.counters is not None:
+            self.counters.reset_gates()
         # GPT-2: scale the residual projections by depth so the residual stream stays O(1)
         for block in self.blocks:
             projections = [block.attn.proj, block.ff.down]
@@ -303,6 +369,8 @@ class MultiTrackTransformer(nn.Module):
 
         # 2. fuse, then place each frame in its window (start_frame is for stitching only)
         x, gates = self.fusion(streams, masks)  # (B, L, d)
+        if self.counters is not None:
+            x = self.counters(x, real)  # (B, L, d)
         if self.context is not None:
             x = self.context(x, real)  # (B, L, d)
         rotary = None
