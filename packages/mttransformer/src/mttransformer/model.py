@@ -206,8 +206,6 @@ class RunCounters(nn.Module):
         as 18.9, one of 0.999 as 53.5 and 54.5; a count is only exact where its gate saturates."""
         nn.init.normal_(self.gate.weight, std=4.0 / math.sqrt(self.gate.in_features))
         nn.init.zeros_(self.gate.bias)
-        with torch.no_grad():
-            self.steps.copy_(torch.tensor(RUN_STEPS).repeat(self.steps.shape[0], 1))
 
     def forward(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         counts = self.counts(x, real)  # (B, L, 3C)
@@ -308,7 +306,7 @@ class MultiTrackTransformer(nn.Module):
         self.regression_head = nn.Linear(config.head_hidden, N_REGRESSION)
         self.apply(self._init_weights)
         nn.init.normal_(self.track_embedding, std=0.02)
-        if self.counters is not None:
+        if self.counters is not None:  # self.apply above reset its gates to std 0.02
             self.counters.reset_gates()
         # GPT-2: scale the residual projections by depth so the residual stream stays O(1)
         for block in self.blocks:
