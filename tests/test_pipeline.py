@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from trackcore import PARAMETER_NAMES
 from xmlai.cli import app
 
 runner = CliRunner()
@@ -99,6 +100,13 @@ def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained
     for track, facts in calibration.items():
         assert facts["cut_f1_calibrated"] >= facts["cut_f1_configured"]
         assert habits[int(track[1:]) - 1]["level"] == facts["level"]
+    # overlay places were tried for the constant parameters held on two or more levels
+    placement = json.loads((trained / "run" / "train.json").read_text())["placement"]
+    for track, names in placement.items():
+        for name, facts in names.items():
+            assert facts["mae_calibrated"] <= facts["mae_snapped"]
+            lines = habits[int(track[1:]) - 1]["cut_points"][PARAMETER_NAMES.index(name)]
+            assert lines == (facts["cut_points"] or [])
     assert metrics["roles"]["main source"]["model"]["frames_truth"] > 0
     report = (trained / "run" / "evaluation" / "report.md").read_text()
     assert (

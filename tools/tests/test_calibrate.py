@@ -1,14 +1,23 @@
-"""Per-track decision levels chosen on validation edits, and smoothing that uses them."""
+"""Per-track decision levels and overlay places chosen on validation edits, and smoothing
+that uses them."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xmlai.calibrate import LEVELS, calibrated_style, cut_score
+from xmlai.calibrate import (
+    LEVELS,
+    calibrated_placements,
+    calibrated_style,
+    cut_score,
+    level_lines,
+    place_on_levels,
+)
 from xmlai.editor_style import EditorStyle, TrackStyle
 from xmlai.smooth import LEVEL_RANGE, SmoothingConfig, active_frames, smooth_track, thresholds
 
@@ -99,3 +108,118 @@ def test_the_score_is_the_mean_of_the_two_cut_tolerances():
     edits = [(shifted, truth, FPS)]
     assert cut_score(edits, CONFIG, None) == 0.5
     assert active_frames(shifted, CONFIG, None, FPS).sum() == 350
+
+
+# --- placing an overlay on one of the editor's places ----------------------------------------
+
+POS_X = 1  # pos_x in a track's 7 parameters
+SIDE = 0.331  # the editor puts the overlay at pos_x -0.331 or +0.331
+SIDES = TrackStyle(
+    levels=[[35.0], [-SIDE, SIDE], [0.0], [0.0], [0.0], [0.0], [0.0]], constant=[True] * 7
+)
+
+
+def placed_edit(sides: list[float], predicted: list[float], seed: int = 0, length: int = 30):
+    """One track on for `length` frames per side, 30 off between: the true table (n, 9) and a
+    regression (n, 1, 7) whose pos_x is `predicted` plus a little per-frame noise."""
+    rng = np.random.default_rng(seed)
+    n = 2 * length * len(sides) + length
+    table = np.tile(np.array([0, 0, 100, 0, 0, 0, 0, 0, 0], dtype=np.float64), (n, 1))
+    regression = np.zeros((n, 1, 7))
+    regression[:, 0, 0] = 35.0
+    for i, (side, guess) in enumerate(zip(sides, predicted, strict=True)):
+        start = length + 2 * length * i
+        table[start : start + length, :4] = (1, 2, 35.0, side)
+        regression[start : start + length, 0, POS_X] = guess + rng.normal(0, 0.005, length)
+    return table, regression
+
+
+def shrunk(sides: list[float], rng) -> list[float]:
+    """A model that doubts: both sides predicted left of centre, the right ones less so."""
+    return [(-0.15 if s > 0 else -0.27) + rng.normal(0, 0.02) for s in sides]
+
+
+def test_a_doubting_model_is_placed_on_the_right_side_by_the_line_found_on_validation():
+    rng = np.random.default_rng(1)
+    edits = []
+    for seed in range(3):
+        sides = list(rng.choice([-SIDE, SIDE], 6))
+        edits.append(placed_edit(sides, shrunk(sides, rng), seed))
+    style, report = calibrated_placements(
+        EditorStyle([SIDES]), [r for _, r in edits], [t for t, _ in edits], CONFIG
+    )
+    line = style.tracks[0].cut_points[POS_X]
+    assert len(line) == 1 and -0.27 < line[0] < -0.15
+    facts = report["V1"]["pos_x"]
+    assert facts["mae_calibrated"] < 0.01 < facts["mae_snapped"]
+    assert style.tracks[0].cut_points[0] == []  # scale has one level: nothing to place
+    # a new edit: every segment lands on its true side; snapping alone leaves them in between
+    sides = [SIDE, -SIDE, SIDE, -SIDE]
+    table, regression = placed_edit(sides, shrunk(sides, rng), seed=7)
+    on = table[:, 0] > 0.5
+    asset = np.eye(10)[np.where(on, 2, 0)]
+    prob = on.astype(float)
+    placed = smooth_track(prob, asset, regression[:, 0], CONFIG, style.tracks[0], FPS)
+    assert np.allclose(placed[on, 3], table[on, 3])
+    snapped = smooth_track(prob, asset, regression[:, 0], CONFIG, SIDES, FPS)
+    assert np.abs(snapped[on, 3] - table[on, 3]).mean() > 0.2
+
+
+def test_lines_are_not_drawn_where_snapping_already_places_every_segment():
+    sides = [SIDE, -SIDE] * 4
+    table, regression = placed_edit(sides, sides)
+    style, report = calibrated_placements(EditorStyle([SIDES]), [regression], [table], CONFIG)
+    assert style.tracks[0].cut_points[POS_X] == []
+    assert report["V1"]["pos_x"]["mae_snapped"] == report["V1"]["pos_x"]["mae_calibrated"]
+
+
+def test_too_few_validation_segments_try_nothing_and_a_moving_parameter_is_never_placed():
+    sides = [SIDE, -SIDE, SIDE]
+    table, regression = placed_edit(sides, [-0.1, -0.3, -0.1])
+    style, report = calibrated_placements(EditorStyle([SIDES]), [regression], [table], CONFIG)
+    assert report == {} and style.tracks[0].cut_points[POS_X] == []
+    moving = TrackStyle(levels=SIDES.levels, constant=[False] * 7)
+    table, regression = placed_edit(sides * 3, [-0.1, -0.3, -0.1] * 3)
+    style, report = calibrated_placements(EditorStyle([moving]), [regression], [table], CONFIG)
+    assert report == {}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    levels=st.lists(st.floats(-1, 1), min_size=2, max_size=4, unique=True).map(sorted),
+    predictions=st.lists(st.tuples(st.integers(0, 3), st.floats(-2, 2)), min_size=1, max_size=30),
+)
+def test_lines_ascend_between_levels_and_every_value_lands_on_a_level(levels, predictions):
+    levels = np.asarray(levels)
+    if np.min(np.diff(levels)) < 1e-3:
+        return
+    true = np.array([levels[min(i, len(levels) - 1)] for i, _ in predictions])
+    predicted = np.array([x for _, x in predictions])
+    lines = level_lines(predicted, true, levels)
+    assert len(lines) == len(levels) - 1 and np.all(np.diff(lines) >= 0)
+    assert np.isin(place_on_levels(predicted, levels, lines), levels).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    gap=st.floats(0.01, 0.5),
+    lows=st.lists(st.floats(-1, 0), min_size=1, max_size=10),
+    highs=st.lists(st.floats(0, 1), min_size=1, max_size=10),
+)
+def test_two_places_a_model_orders_apart_are_separated_without_a_mistake(gap, lows, highs):
+    """Predictions of the low place all below those of the high one, however far from either
+    level: the line between them misplaces none."""
+    levels = np.array([-SIDE, SIDE])
+    predicted = np.array([x - gap for x in lows] + [x + gap for x in highs]) * 0.1
+    true = np.array([-SIDE] * len(lows) + [SIDE] * len(highs))
+    lines = level_lines(predicted, true, levels)
+    assert np.array_equal(place_on_levels(predicted, levels, lines), true)
+
+
+def test_the_lines_survive_the_style_json_and_an_older_style_has_none():
+    style = EditorStyle([replace(SIDES, cut_points=[[], [0.02], [], [], [], [], []])])
+    again = EditorStyle.from_dict(json.loads(json.dumps(style.to_dict())), 1)
+    assert again.tracks[0].cut_points[POS_X] == [0.02]
+    older = style.to_dict()
+    del older["tracks"][0]["cut_points"]
+    assert EditorStyle.from_dict(older, 1).tracks[0].cut_points == [[]] * 7

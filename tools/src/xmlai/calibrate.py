@@ -1,4 +1,5 @@
-"""Per-track decision levels chosen on the validation edits, never the test ones.
+"""Per-track decision levels, and the lines that place an overlay on one of the editor's
+places, chosen on the validation edits, never the test ones.
 
 A model's P(on) is not a calibrated probability: the loss weights "on" above "off", and a track
 that is almost always on (the base track of a dead-air editor) keeps its rare cuts at P(on)
@@ -11,13 +12,23 @@ move a track on noise.
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 
-from trackcore import ACTIVE
+from trackcore import ACTIVE, PARAMETER_NAMES, PARAMETERS
 from xmlai.editor_style import EditorStyle
 from xmlai.metrics import boundary_f1
-from xmlai.smooth import TRACK_WIDTH, SmoothingConfig, active_frames, thresholds
+from xmlai.smooth import (
+    PARAM_TOLERANCE,
+    SNAP_TOLERANCE,
+    TRACK_WIDTH,
+    SmoothingConfig,
+    active_frames,
+    segments,
+    snap,
+    thresholds,
+)
 
 LEVELS = tuple(round(0.1 + 0.05 * i, 2) for i in range(17))  # 0.10 ... 0.90
 MIN_GAIN = 0.01  # of the mean cut F1 (±2 frames, ±0.5 s) on the validation edits
@@ -68,3 +79,90 @@ def cut_score(edits, config: SmoothingConfig, habits) -> float:
             counts[row] += boundary_f1(truth, on, tolerance)[1:]
     tp, fp, fn = counts.T
     return float(np.mean(2 * tp / np.maximum(2 * tp + fp + fn, 1)))
+
+
+# --- where an overlay sits: which of the editor's places a segment takes ---------------------
+#
+# An editor who puts a still left or right of the face holds pos_x at one of two levels. A model
+# regressing it under a loss that averages its doubt answers in between (-0.2 for a truth of
+# +0.33), and snapping to the nearest level then picks the wrong side. The order of its answers
+# still separates the sides, so the line between two levels is chosen on the validation edits.
+
+MIN_PLACED_SEGMENTS = 6  # validation segments of one parameter before its lines are trusted
+
+
+def calibrated_placements(
+    style: EditorStyle,
+    regression: list[np.ndarray],
+    truth_tables: list[np.ndarray],
+    config: SmoothingConfig,
+) -> tuple[EditorStyle, dict]:
+    """regression / truth_tables: per validation edit, (n, N, 7) raw-unit parameters and the
+    (n, N*9) true track table -> (the style with `cut_points` for each constant parameter whose
+    levels they place better than snapping does, {"V2": {"pos_x": {"cut_points",
+    "mae_snapped", "mae_calibrated"}}} for every parameter tried)."""
+    tracks, report = list(style.tracks), {}
+    for k, habits in enumerate(tracks):
+        cut_points = [list(c) for c in habits.cut_points]
+        for p, name in enumerate(PARAMETER_NAMES):
+            levels = np.sort(habits.levels_array(p))
+            if not habits.constant[p] or len(levels) < 2:
+                continue
+            predicted, true = _placed_segments(regression, truth_tables, k, p, levels, config)
+            if len(predicted) < MIN_PLACED_SEGMENTS:
+                continue
+            tolerance = SNAP_TOLERANCE[p] * config.param_tolerance_scale
+            snapped = float(np.mean(np.abs(snap(predicted, levels, tolerance) - true)))
+            lines = level_lines(predicted, true, levels)
+            placed = float(np.mean(np.abs(place_on_levels(predicted, levels, lines) - true)))
+            taken = placed <= snapped - PARAM_TOLERANCE[p]
+            cut_points[p] = lines.tolist() if taken else []
+            report.setdefault(f"V{k + 1}", {})[name] = {
+                "cut_points": cut_points[p] or None,
+                "mae_snapped": round(snapped, 4),
+                "mae_calibrated": round(placed if taken else snapped, 4),
+            }
+        tracks[k] = replace(habits, cut_points=cut_points)
+    return EditorStyle(tracks), report
+
+
+def level_lines(predicted: np.ndarray, true: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """(m,) segment predictions and true levels, (L,) sorted levels -> (L-1,) ascending lines:
+    between each pair of neighbouring levels, the one that misplaces fewest of their segments
+    (of equals, the nearest to half way, which is where snapping would draw it)."""
+    lines = []
+    for low, high in pairwise(levels):
+        pair = np.isclose(true, low) | np.isclose(true, high)
+        x, upper = predicted[pair], np.isclose(true[pair], high)
+        half_way = (low + high) / 2
+        candidates = np.concatenate([[half_way], _midpoints(np.sort(x))])
+        errors = [np.sum(upper != (x >= c)) for c in candidates]
+        best = min(range(len(candidates)), key=lambda i: (errors[i], abs(candidates[i] - half_way)))
+        lines.append(candidates[best])
+    return np.maximum.accumulate(np.asarray(lines, dtype=np.float64))
+
+
+def place_on_levels(values, levels: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Each value -> the level between whose lines it falls."""
+    return np.sort(levels)[np.searchsorted(lines, values, side="right")]
+
+
+def _midpoints(sorted_values: np.ndarray) -> np.ndarray:
+    return (sorted_values[1:] + sorted_values[:-1]) / 2 if len(sorted_values) > 1 else sorted_values
+
+
+def _placed_segments(regression, truth_tables, k, p, levels, config):
+    """Per true segment of track k whose parameter p sits on one of the levels: the median
+    prediction over it, and that level."""
+    tolerance = SNAP_TOLERANCE[p] * config.param_tolerance_scale
+    column = k * TRACK_WIDTH + PARAMETERS.start + p
+    predicted, true = [], []
+    for values, table in zip(regression, truth_tables, strict=True):
+        table = np.asarray(table, dtype=np.float64)
+        for start, end in segments(table[:, k * TRACK_WIDTH + ACTIVE] > 0.5):
+            value = float(np.median(table[start:end, column]))
+            nearest = levels[np.argmin(np.abs(levels - value))]
+            if abs(nearest - value) <= tolerance:
+                predicted.append(float(np.median(values[start:end, k, p])))
+                true.append(nearest)
+    return np.asarray(predicted), np.asarray(true)

@@ -34,6 +34,10 @@ class TrackStyle:
     # the P(on) level this track's hysteresis band is centred on, chosen on the validation
     # edits (xmlai.calibrate); None: the configured thresholds
     level: float | None = None
+    # per parameter held constant on two or more levels: the ascending lines between them that
+    # place a segment's median prediction on a level, chosen on the validation edits
+    # (xmlai.calibrate); empty: snap to the nearest level within tolerance
+    cut_points: list[list[float]] = field(default_factory=lambda: [[] for _ in range(N_PARAMS)])
 
     def levels_array(self, p: int) -> np.ndarray:
         return np.asarray(self.levels[p], dtype=np.float64)

@@ -11,7 +11,7 @@ import numpy as np
 
 from trackcore import ACTIVE
 from xmlai.config import RunConfig
-from xmlai.editor_style import EditorStyle
+from xmlai.editor_style import EditorStyle, TrackStyle
 from xmlai.metrics import baseline_predictor, evaluate_roles
 from xmlai.metrics import evaluate as score
 from xmlai.runlog import PipelineError, claim_output, log, logging_to, write_json, write_text
@@ -162,7 +162,11 @@ def _boosted_scores(store, parts, truth, periods, smoothing, style):
     started = time.perf_counter()
     train, val, held_out = parts
     model = boosted.BoostedBaseline(store, train)
-    style = EditorStyle([replace(habits, level=None) for habits in style.tracks])
+    # the model's levels and placement lines read the model's outputs, not the baseline's
+    unplaced = TrackStyle().cut_points
+    style = EditorStyle(
+        [replace(habits, level=None, cut_points=unplaced) for habits in style.tracks]
+    )
     if val and val != held_out:
         style, _ = calibrated_style(
             style,

@@ -146,13 +146,18 @@ def editor_curve(
     levels: np.ndarray = np.empty(0),
     constant: bool = False,
     max_step: float | None = None,
+    cut_points: list[float] = (),
 ) -> np.ndarray:
     """Noisy per-frame values -> a constant (when they stay within the band, or the editor never
     moves this parameter inside a segment) or a few ramps no steeper than the editor's
     (`max_step` per frame); keyframes near one of the editor's levels land exactly on it, so
-    plateaus are flat."""
+    plateaus are flat. A constant parameter with `cut_points` (len(levels) - 1 lines) takes the
+    level its median falls between."""
     if len(values) == 0:
         return values
+    if constant and len(cut_points) and len(cut_points) == len(levels) - 1:
+        middle = np.searchsorted(cut_points, np.median(values), side="right")
+        return np.full_like(values, np.sort(levels)[middle])
     if constant or np.ptp(values) <= 2 * tolerance:
         return np.full_like(values, snap(np.median(values), levels, tolerance))
     smooth = running_median(values, median_frames)
@@ -208,6 +213,7 @@ def smooth_track(
                 habits.levels_array(p) if habits else np.empty(0),
                 habits.constant[p] if habits else False,
                 habits.max_rate[p] / fps if habits and habits.max_rate[p] else None,
+                habits.cut_points[p] if habits else (),
             )
     return out
 

@@ -153,7 +153,9 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
             "trainer": summary,
             "fps": _typical_fps(store),
         }
-        style, result["calibration"] = _learned_style(store, split, model, val_set, config)
+        style, result["calibration"], result["placement"] = _learned_style(
+            store, split, model, val_set, config
+        )
         write_json(run_dir / INPUTS, _inputs(store, config, result["fps"], split, style))
         write_json(run_dir / "config.json", config.to_dict())
         write_json(run_dir / RUN_SUMMARY, result)
@@ -206,15 +208,16 @@ def check_resume(run_dir: Path, started: dict) -> None:
 
 
 def _learned_style(store, split: dict, model, val_set, config: RunConfig):
-    """The editor's habits from the training edits, with each track's decision level chosen
-    on the validation edits (none without them) -> (EditorStyle, calibration report)."""
+    """The editor's habits from the training edits, with each track's decision level and the
+    lines between the places it puts an overlay chosen on the validation edits (none without
+    them) -> (EditorStyle, calibration report, placement report)."""
     from xmlai.calibrate import calibrated_style, on_frames
     from xmlai.editor_style import learn_editor_style
     from xmlai.infer import predict_edits
 
     style = learn_editor_style(_table_edits(store, split_indices(store, split)[0]))
     if val_set is None:
-        return style, {}
+        return style, {}, {}
     predictions = predict_edits(model, val_set)
     edits = sorted(predictions)
     truth = [on_frames(store.arrays(e)["tracks"]) for e in edits]
@@ -229,7 +232,24 @@ def _learned_style(store, split: dict, model, val_set, config: RunConfig):
         log.info("train: %s decision level %s on the validation edits (cut F1 %.3f -> %.3f)",
                  track, facts["level"] or "as configured", facts["cut_f1_configured"],
                  facts["cut_f1_calibrated"])  # fmt: skip
-    return style, report
+    style, placement = _placed_style(style, store, edits, predictions, config)
+    return style, report, placement
+
+
+def _placed_style(style, store, edits: list[int], predictions: dict, config: RunConfig):
+    """The style with the lines between the places the editor puts each overlay, chosen on
+    the validation `edits` -> (EditorStyle, placement report)."""
+    from xmlai.calibrate import calibrated_placements
+
+    tables = [store.arrays(e)["tracks"] for e in edits]
+    regression = [predictions[e].regression for e in edits]
+    style, placement = calibrated_placements(style, regression, tables, config.smooth)
+    for track, names in placement.items():
+        for name, facts in names.items():
+            log.info("train: %s %s placed on the validation edits with lines %s (segment MAE "
+                     "%.4f -> %.4f)", track, name, facts["cut_points"] or "none (snapped)",
+                     facts["mae_snapped"], facts["mae_calibrated"])  # fmt: skip
+    return style, placement
 
 
 def _table_edits(store, edits: list[int]) -> list:
