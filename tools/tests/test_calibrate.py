@@ -16,10 +16,16 @@ from xmlai.calibrate import (
     calibrated_style,
     cut_score,
     level_lines,
-    place_on_levels,
 )
 from xmlai.editor_style import EditorStyle, TrackStyle
-from xmlai.smooth import LEVEL_RANGE, SmoothingConfig, active_frames, smooth_track, thresholds
+from xmlai.smooth import (
+    LEVEL_RANGE,
+    SmoothingConfig,
+    active_frames,
+    place_on_levels,
+    smooth_track,
+    thresholds,
+)
 
 FPS = 25.0
 CONFIG = SmoothingConfig()

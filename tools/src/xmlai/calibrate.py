@@ -25,6 +25,7 @@ from xmlai.smooth import (
     TRACK_WIDTH,
     SmoothingConfig,
     active_frames,
+    place_on_levels,
     segments,
     snap,
     thresholds,
@@ -108,10 +109,10 @@ def calibrated_placements(
             levels = np.sort(habits.levels_array(p))
             if not habits.constant[p] or len(levels) < 2:
                 continue
-            predicted, true = _placed_segments(regression, truth_tables, k, p, levels, config)
+            tolerance = SNAP_TOLERANCE[p] * config.param_tolerance_scale
+            predicted, true = _placed_segments(regression, truth_tables, k, p, levels, tolerance)
             if len(predicted) < MIN_PLACED_SEGMENTS:
                 continue
-            tolerance = SNAP_TOLERANCE[p] * config.param_tolerance_scale
             snapped = float(np.mean(np.abs(snap(predicted, levels, tolerance) - true)))
             lines = level_lines(predicted, true, levels)
             placed = float(np.mean(np.abs(place_on_levels(predicted, levels, lines) - true)))
@@ -142,19 +143,13 @@ def level_lines(predicted: np.ndarray, true: np.ndarray, levels: np.ndarray) -> 
     return np.maximum.accumulate(np.asarray(lines, dtype=np.float64))
 
 
-def place_on_levels(values, levels: np.ndarray, lines: np.ndarray) -> np.ndarray:
-    """Each value -> the level between whose lines it falls."""
-    return np.sort(levels)[np.searchsorted(lines, values, side="right")]
-
-
 def _midpoints(sorted_values: np.ndarray) -> np.ndarray:
     return (sorted_values[1:] + sorted_values[:-1]) / 2 if len(sorted_values) > 1 else sorted_values
 
 
-def _placed_segments(regression, truth_tables, k, p, levels, config):
-    """Per true segment of track k whose parameter p sits on one of the levels: the median
-    prediction over it, and that level."""
-    tolerance = SNAP_TOLERANCE[p] * config.param_tolerance_scale
+def _placed_segments(regression, truth_tables, k, p, levels, tolerance: float):
+    """Per true segment of track k whose parameter p sits within `tolerance` of one of the
+    levels: the median prediction over it, and that level."""
     column = k * TRACK_WIDTH + PARAMETERS.start + p
     predicted, true = [], []
     for values, table in zip(regression, truth_tables, strict=True):

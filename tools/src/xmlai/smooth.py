@@ -124,6 +124,11 @@ def snap(values: np.ndarray, levels: np.ndarray, tolerance: float) -> np.ndarray
     return np.where(np.abs(values - nearest) <= tolerance, nearest, values)
 
 
+def place_on_levels(values, levels: np.ndarray, lines) -> np.ndarray:
+    """Each value -> the level between whose ascending lines (len(levels) - 1) it falls."""
+    return np.sort(levels)[np.searchsorted(lines, values, side="right")]
+
+
 def limit_rate(values: np.ndarray, max_step: float) -> np.ndarray:
     """No move faster than max_step per frame: the mean of a forward and a backward slew-rate
     limiter, so a step becomes a ramp centred on it rather than one that starts late."""
@@ -156,8 +161,7 @@ def editor_curve(
     if len(values) == 0:
         return values
     if constant and len(cut_points) and len(cut_points) == len(levels) - 1:
-        middle = np.searchsorted(cut_points, np.median(values), side="right")
-        return np.full_like(values, np.sort(levels)[middle])
+        return np.full_like(values, place_on_levels(np.median(values), levels, cut_points))
     if constant or np.ptp(values) <= 2 * tolerance:
         return np.full_like(values, snap(np.median(values), levels, tolerance))
     smooth = running_median(values, median_frames)

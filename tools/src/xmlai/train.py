@@ -220,11 +220,11 @@ def _learned_style(store, split: dict, model, val_set, config: RunConfig):
         return style, {}, {}
     predictions = predict_edits(model, val_set)
     edits = sorted(predictions)
-    truth = [on_frames(store.arrays(e)["tracks"]) for e in edits]
+    tables = [store.arrays(e)["tracks"] for e in edits]
     style, report = calibrated_style(
         style,
         [predictions[e].active_prob for e in edits],
-        truth,
+        [on_frames(table) for table in tables],
         [float(store.edits[e].fps) for e in edits],
         config.smooth,
     )
@@ -232,17 +232,16 @@ def _learned_style(store, split: dict, model, val_set, config: RunConfig):
         log.info("train: %s decision level %s on the validation edits (cut F1 %.3f -> %.3f)",
                  track, facts["level"] or "as configured", facts["cut_f1_configured"],
                  facts["cut_f1_calibrated"])  # fmt: skip
-    style, placement = _placed_style(style, store, edits, predictions, config)
+    regression = [predictions[e].regression for e in edits]
+    style, placement = _placed_style(style, regression, tables, config)
     return style, report, placement
 
 
-def _placed_style(style, store, edits: list[int], predictions: dict, config: RunConfig):
+def _placed_style(style, regression: list, tables: list, config: RunConfig):
     """The style with the lines between the places the editor puts each overlay, chosen on
-    the validation `edits` -> (EditorStyle, placement report)."""
+    the validation edits' (n, N, 7) regression and true tables -> (EditorStyle, report)."""
     from xmlai.calibrate import calibrated_placements
 
-    tables = [store.arrays(e)["tracks"] for e in edits]
-    regression = [predictions[e].regression for e in edits]
     style, placement = calibrated_placements(style, regression, tables, config.smooth)
     for track, names in placement.items():
         for name, facts in names.items():
