@@ -103,6 +103,7 @@ def calibrated_placements(
     levels they place better than snapping does, {"V2": {"pos_x": {"cut_points",
     "mae_snapped", "mae_calibrated"}}} for every parameter tried)."""
     tracks, report = list(style.tracks), {}
+    truth_tables = [np.asarray(table, dtype=np.float64) for table in truth_tables]
     for k, habits in enumerate(tracks):
         cut_points = [list(c) for c in habits.cut_points]
         for p, name in enumerate(PARAMETER_NAMES):
@@ -153,7 +154,6 @@ def _placed_segments(regression, truth_tables, k, p, levels, tolerance: float):
     column = k * TRACK_WIDTH + PARAMETERS.start + p
     predicted, true = [], []
     for values, table in zip(regression, truth_tables, strict=True):
-        table = np.asarray(table, dtype=np.float64)
         for start, end in segments(table[:, k * TRACK_WIDTH + ACTIVE] > 0.5):
             value = float(np.median(table[start:end, column]))
             nearest = levels[np.argmin(np.abs(levels - value))]
