@@ -96,6 +96,50 @@ def test_the_calibrated_level_survives_the_style_json_and_an_older_style_has_non
     assert EditorStyle.from_dict(older, 1).tracks[0].level is None
 
 
+def test_a_model_that_cuts_silences_just_under_the_editors_shortest_is_overruled():
+    """The editor cuts silences of 50 frames and more and keeps one of 48; the model cuts both
+    (its sense of length is a few frames off). The editor's shortest gap is 50 frames, so at a
+    length slack of 1 the 48-frame cut is filled (0.9 would leave it); validation chooses it."""
+    habits = TrackStyle(min_off_s=50 / FPS)
+    val = []
+    for seed in range(3):
+        truth, prob = base_track(900, [(100, 150), (400, 460)], 0.05, seed)
+        prob[700:748] = 0.05  # the kept silence the model cuts
+        val.append((truth, prob))
+    truth, prob = as_edits(*val)
+    style, report = calibrated_style(EditorStyle([habits]), prob, truth, [FPS] * 3, CONFIG)
+
+    assert style.tracks[0].length_slack == 1.0
+    assert report["V1"]["length_slack"] == 1.0
+    assert report["V1"]["cut_f1_configured"] < report["V1"]["cut_f1_calibrated"] == 1.0
+    new_truth, new_prob = base_track(600, [(200, 255)], 0.05, seed=7)
+    new_prob[400:448] = 0.05
+    assert np.array_equal(active_frames(new_prob, CONFIG, style.tracks[0], FPS), new_truth)
+    assert not active_frames(new_prob, CONFIG, habits, FPS)[400:448].any()  # slack 0.75: cut
+
+
+def test_a_segment_the_recording_clipped_is_not_held_to_the_editors_shortest():
+    """The habit is learned from segments inside an edit; one touching the first or last frame
+    may be a longer one cut short by the recording, so only the configured minimum drops it."""
+    habits = TrackStyle(min_on_s=100 / FPS)
+    truth, prob = base_track(600, [(30, 200), (300, 560)], 0.05)
+    on = active_frames(prob, CONFIG, habits, FPS)
+    assert np.array_equal(on, truth)  # 30 frames at the start and 40 at the end kept
+    blip = prob.copy()
+    blip[:30] = 0.05
+    blip[: CONFIG.min_on_frames - 1] = 0.99  # shorter than the configured minimum: dropped
+    assert not active_frames(blip, CONFIG, habits, FPS)[:30].any()
+
+
+def test_the_length_slack_survives_the_style_json_and_an_older_style_has_none():
+    style = EditorStyle([TrackStyle(min_off_s=2.0, level=0.8, length_slack=1.0)])
+    again = EditorStyle.from_dict(json.loads(json.dumps(style.to_dict())), 1)
+    assert again.tracks[0].length_slack == 1.0
+    older = style.to_dict()
+    del older["tracks"][0]["length_slack"]
+    assert EditorStyle.from_dict(older, 1).tracks[0].length_slack is None
+
+
 @given(level=st.sampled_from(LEVELS), on=st.floats(0.5, 0.95), width=st.floats(0.0, 0.45))
 def test_the_band_keeps_its_width_around_the_level_inside_the_unit_interval(level, on, width):
     config = SmoothingConfig(on_threshold=on, off_threshold=on - width)

@@ -1,5 +1,5 @@
-"""Per-track decision levels, and the lines that place an overlay on one of the editor's
-places, chosen on the validation edits, never the test ones.
+"""Per-track decision levels and length slacks, and the lines that place an overlay on one of
+the editor's places, chosen on the validation edits, never the test ones.
 
 A model's P(on) is not a calibrated probability: the loss weights "on" above "off", and a track
 that is almost always on (the base track of a dead-air editor) keeps its rare cuts at P(on)
@@ -7,6 +7,12 @@ that is almost always on (the base track of a dead-air editor) keeps its rare cu
 the best cut F1 on the validation edits centres that track's hysteresis band; a level that
 does not beat the configured one by MIN_GAIN is not taken, so a small validation set does not
 move a track on noise.
+
+The level is chosen together with the length slack: how much shorter than the editor's
+shortest segment or gap a predicted one may be before smoothing cleans it away. A dead-air
+editor never cuts less than their shortest silence minus both margins, so a model unsure of a
+silence just under it is overruled at a slack of 1; an editor whose shortest gap was a one-off
+needs a looser one.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from trackcore import ACTIVE, PARAMETER_NAMES, PARAMETERS
 from xmlai.editor_style import EditorStyle
 from xmlai.metrics import boundary_f1
 from xmlai.smooth import (
+    LENGTH_SLACKS,
+    MIN_LENGTH_SLACK,
     PARAM_TOLERANCE,
     SNAP_TOLERANCE,
     TRACK_WIDTH,
@@ -44,26 +52,43 @@ def calibrated_style(
     config: SmoothingConfig,
 ) -> tuple[EditorStyle, dict]:
     """on_probability / truth_on: per validation edit, (n, N) P(on) and (n, N) bool ->
-    (the style with each track's level, {"V1": {"level", "cut_f1_configured",
-    "cut_f1_calibrated"}} for the tracks with a cut in the validation edits)."""
+    (the style with each track's level and length slack, {"V1": {"level", "length_slack",
+    "cut_f1_configured", "cut_f1_calibrated"}} for the tracks with a cut in the validation
+    edits)."""
     tracks, report = list(style.tracks), {}
     per_edit = list(zip(on_probability, truth_on, fps, strict=True))
     for k, habits in enumerate(tracks):
         edits = [(prob[:, k], truth[:, k], rate) for prob, truth, rate in per_edit]
         if not any(np.any(t[1:] != t[:-1]) for _, t, _ in edits):
             continue  # no cut to calibrate on
-        configured = cut_score(edits, config, replace(habits, level=None))
-        scores = {level: cut_score(edits, config, replace(habits, level=level)) for level in LEVELS}
-        middle = thresholds(config)[2]
-        best = max(LEVELS, key=lambda level: (scores[level], -abs(level - middle)))
-        taken = scores[best] >= configured + MIN_GAIN
-        tracks[k] = replace(habits, level=best if taken else None)
+        configured = cut_score(edits, config, replace(habits, level=None, length_slack=None))
+        best, score = _best_level_and_slack(edits, config, habits)
+        taken = score >= configured + MIN_GAIN
+        level, slack = best if taken else (None, None)
+        tracks[k] = replace(habits, level=level, length_slack=slack)
         report[f"V{k + 1}"] = {
-            "level": best if taken else None,
+            "level": level,
+            "length_slack": slack,
             "cut_f1_configured": round(configured, 4),
-            "cut_f1_calibrated": round(scores[best] if taken else configured, 4),
+            "cut_f1_calibrated": round(score if taken else configured, 4),
         }
     return EditorStyle(tracks), report
+
+
+def _best_level_and_slack(edits, config: SmoothingConfig, habits) -> tuple[tuple, float]:
+    """The (level, slack) with the best validation cut score; of equals, the slack nearest the
+    configured one, then the level nearest the configured band's middle."""
+    middle = thresholds(config)[2]
+    scores = {
+        (level, slack): cut_score(edits, config, replace(habits, level=level, length_slack=slack))
+        for slack in LENGTH_SLACKS
+        for level in LEVELS
+    }
+    best = max(
+        scores,
+        key=lambda pair: (scores[pair], -abs(pair[1] - MIN_LENGTH_SLACK), -abs(pair[0] - middle)),
+    )
+    return best, scores[best]
 
 
 def on_frames(tracks: np.ndarray) -> np.ndarray:

@@ -34,6 +34,9 @@ class TrackStyle:
     # the P(on) level this track's hysteresis band is centred on, chosen on the validation
     # edits (xmlai.calibrate); None: the configured thresholds
     level: float | None = None
+    # how much shorter than min_on_s / min_off_s a predicted segment or gap may be before
+    # smoothing cleans it away, chosen with `level` (xmlai.calibrate); None: MIN_LENGTH_SLACK
+    length_slack: float | None = None
     # per parameter held constant on two or more levels: the ascending lines between them that
     # place a segment's median prediction on a level, chosen on the validation edits
     # (xmlai.calibrate); empty: snap to the nearest level within tolerance

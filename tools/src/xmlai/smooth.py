@@ -26,8 +26,10 @@ PARAM_TOLERANCE = np.array([0.5, 0.003, 0.003, 0.5, 0.5, 0.5, 0.5])
 SNAP_TOLERANCE = np.array([2.5, 0.015, 0.015, 2.5, 2.5, 2.5, 2.5])
 # a calibrated band stays inside (0, 1): a threshold of 0 or 1 would never switch
 LEVEL_RANGE = (0.02, 0.98)
-# a segment or gap may be this much shorter than the editor's shortest before it is cleaned away
+# a segment or gap may be this much shorter than the editor's shortest before it is cleaned away;
+# a track's own share is chosen from LENGTH_SLACKS on the validation edits (xmlai.calibrate)
 MIN_LENGTH_SLACK = 0.75
+LENGTH_SLACKS = (0.5, 0.75, 0.9, 1.0)
 
 
 @dataclass(frozen=True)
@@ -81,15 +83,21 @@ def segments(active: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
-def clean_segments(active: np.ndarray, min_on: int, min_off: int) -> np.ndarray:
-    """Fill gaps shorter than min_off between segments, then drop segments shorter than min_on."""
+def clean_segments(
+    active: np.ndarray, min_on: int, min_off: int, min_on_at_ends: int | None = None
+) -> np.ndarray:
+    """Fill gaps shorter than min_off between segments, then drop segments shorter than min_on;
+    a segment touching the first or last frame only if shorter than `min_on_at_ends` (default
+    min_on): the recording may have clipped it, so the editor's shortest does not bind it."""
     out = active.astype(bool).copy()
     runs = segments(out)
     for (_, end), (start, _) in pairwise(runs):
         if start - end < min_off:
             out[end:start] = True
+    at_ends = min_on if min_on_at_ends is None else min_on_at_ends
     for start, end in segments(out):
-        if end - start < min_on:
+        clipped = start == 0 or end == len(out)
+        if end - start < (at_ends if clipped else min_on):
             out[start:end] = False
     return out
 
@@ -228,7 +236,8 @@ def active_frames(active_prob: np.ndarray, config: SmoothingConfig, habits=None,
     on_threshold, off_threshold, level = thresholds(config, habits)
     on = hysteresis(active_prob, on_threshold, off_threshold)
     min_on, min_off = _min_lengths(config, habits, fps)
-    return clean_segments(place_boundaries(on, active_prob, level), min_on, min_off)
+    placed = place_boundaries(on, active_prob, level)
+    return clean_segments(placed, min_on, min_off, min(min_on, config.min_on_frames))
 
 
 def thresholds(config: SmoothingConfig, habits=None) -> tuple[float, float, float]:
@@ -245,8 +254,16 @@ def thresholds(config: SmoothingConfig, habits=None) -> tuple[float, float, floa
 def _min_lengths(config: SmoothingConfig, habits, fps: float) -> tuple[int, int]:
     """The configured minimum lengths, raised toward the editor's shortest segment and gap."""
     min_on, min_off = config.min_on_frames, config.min_off_frames
-    if habits is not None and habits.min_on_s is not None:
-        min_on = max(min_on, int(habits.min_on_s * fps * MIN_LENGTH_SLACK))
-    if habits is not None and habits.min_off_s is not None:
-        min_off = max(min_off, int(habits.min_off_s * fps * MIN_LENGTH_SLACK))
+    if habits is None:
+        return min_on, min_off
+    slack = MIN_LENGTH_SLACK if habits.length_slack is None else habits.length_slack
+    if habits.min_on_s is not None:
+        min_on = max(min_on, _frames(habits.min_on_s * fps * slack))
+    if habits.min_off_s is not None:
+        min_off = max(min_off, _frames(habits.min_off_s * fps * slack))
     return min_on, min_off
+
+
+def _frames(length: float) -> int:
+    """Whole frames of a length that may be a float's hair under one (64/30 s * 30 = 63.99...)."""
+    return int(length + 1e-6)
