@@ -274,9 +274,9 @@ def test_streaming_in_chunks_gives_what_one_pass_over_the_recording_gives(traine
     """The model's outputs do not depend on how the recording is cut into chunks, and match
     the whole-store pass evaluate uses."""
     from featalign import Normaliser, build_frame_store, discover_features, load_features
-    from seqwin import FrameStore, WindowDataset
+    from seqwin import FrameStore
     from xmlai.config import RunConfig
-    from xmlai.infer import predict_edits
+    from xmlai.infer import predict_edits, prediction_windows
     from xmlai.predict import TrainedRun, _feature_tables
     from xmlai.stream import _frames_table, stream_outputs
 
@@ -298,7 +298,7 @@ def test_streaming_in_chunks_gives_what_one_pass_over_the_recording_gives(traine
     build_frame_store(_frames_table(video, 0, n, rate), index, tmp_path / "whole",
                       modalities=run.inputs["modalities"], normalisers=normalisers,
                       n_tracks=run.inputs["n_tracks"], max_gap_s=1.0)  # fmt: skip
-    dataset = WindowDataset(FrameStore(tmp_path / "whole"), length=64, overlap=16)
+    dataset = prediction_windows(FrameStore(tmp_path / "whole"), None, 64, 16)
     whole = predict_edits(run.model, dataset)[0]
     reference = np.concatenate(
         [whole.active_prob[..., None], whole.asset_prob, whole.regression], axis=-1

@@ -24,7 +24,7 @@ OLDER_REPORT = ("evaluate.log",)  # what shows a report folder made before xmlai
 
 def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int = 3) -> dict:
     from mttransformer import MultiTrackTransformer
-    from seqwin import FrameStore, WindowDataset
+    from seqwin import FrameStore
     from xmlai.report import plot_timeline, plot_training, render_report
     from xmlai.train import split_indices
 
@@ -44,12 +44,10 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
         if not held_out:
             raise PipelineError("no held-out edit to evaluate (data.test_fraction is 0?)")
         model = MultiTrackTransformer.from_pretrained(run_dir / "model")
-        from xmlai.infer import predict_edits
+        from xmlai.infer import predict_edits, prediction_windows
 
-        dataset = WindowDataset(
-            store, edits=held_out, length=config.data.window, overlap=config.data.overlap
-        )
-        predictions = predict_edits(model, dataset)
+        d = config.data
+        predictions = predict_edits(model, prediction_windows(store, held_out, d.window, d.overlap))
         smoothing = config.smooth
         style = editor_style(run_dir, store.n_tracks)
         truth = {e: np.asarray(store.arrays(e)["tracks"], dtype=np.float64) for e in held_out}
@@ -165,7 +163,10 @@ def _boosted_scores(store, parts, truth, periods, smoothing, style):
     # the model's levels and placement lines read the model's outputs, not the baseline's
     unplaced = TrackStyle().cut_points
     style = EditorStyle(
-        [replace(habits, level=None, cut_points=unplaced) for habits in style.tracks]
+        [
+            replace(habits, level=None, length_slack=None, cut_points=unplaced)
+            for habits in style.tracks
+        ]
     )
     if val and val != held_out:
         style, _ = calibrated_style(

@@ -31,6 +31,23 @@ class FramePredictions:
         )
 
 
+def prediction_overlap(window: int, overlap: int) -> int:
+    """The overlap of the windows a model predicts on: at least half a window. Stitching leans
+    on the window where a frame is most central, so each frame then has a quarter window of
+    context on either side; a silence near the edge of a window with less is seen cut short,
+    and its length is what decides whether it is cut. Training keeps `data.overlap`."""
+    return max(overlap, window // 2)
+
+
+def prediction_windows(store, edits, window: int, overlap: int):
+    """A seqwin WindowDataset over `edits` (None: all) with the prediction overlap."""
+    from seqwin import WindowDataset
+
+    return WindowDataset(
+        store, edits=edits, length=window, overlap=prediction_overlap(window, overlap)
+    )
+
+
 def output_width(cfg) -> int:
     """Values per track in a row of outputs: P(active), n_assets shares, the parameters."""
     return 1 + cfg.n_assets + N_PARAMETERS

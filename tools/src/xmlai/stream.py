@@ -133,10 +133,11 @@ def stream_outputs(run, tables: dict, video: str, n_frames: int, rate, work: Pat
     {modality: FeatureSource (or a featalign FeatureTable)} of the recording."""
     from featalign import Normaliser, build_frame_store
     from seqwin import FrameStore, WindowDataset, stitch
-    from xmlai.infer import frame_predictions, output_width, window_outputs
+    from xmlai.infer import frame_predictions, output_width, prediction_overlap, window_outputs
 
     inputs, settings, model = run.inputs, run.settings, run.model
-    length, overlap = settings["data.window"], settings["data.overlap"]
+    length = settings["data.window"]
+    overlap = prediction_overlap(length, settings["data.overlap"])
     normalisers = {
         m: Normaliser.from_dict(d) for m, d in inputs["normalisation"].items() if m in tables
     }

@@ -154,7 +154,7 @@ def train(build_dir, run_dir, config: RunConfig, progress: bool = True, train_ed
             "fps": _typical_fps(store),
         }
         style, result["calibration"], result["placement"] = _learned_style(
-            store, split, model, val_set, config
+            store, split, model, config
         )
         write_json(run_dir / INPUTS, _inputs(store, config, result["fps"], split, style))
         write_json(run_dir / "config.json", config.to_dict())
@@ -207,18 +207,20 @@ def check_resume(run_dir: Path, started: dict) -> None:
         )
 
 
-def _learned_style(store, split: dict, model, val_set, config: RunConfig):
-    """The editor's habits from the training edits, with each track's decision level and the
-    lines between the places it puts an overlay chosen on the validation edits (none without
-    them) -> (EditorStyle, calibration report, placement report)."""
+def _learned_style(store, split: dict, model, config: RunConfig):
+    """The editor's habits from the training edits, with each track's decision level, length
+    slack and the lines between the places it puts an overlay chosen on the validation edits
+    (none without them) -> (EditorStyle, calibration report, placement report)."""
     from xmlai.calibrate import calibrated_style, on_frames
     from xmlai.editor_style import learn_editor_style
-    from xmlai.infer import predict_edits
+    from xmlai.infer import predict_edits, prediction_windows
 
-    style = learn_editor_style(_table_edits(store, split_indices(store, split)[0]))
-    if val_set is None:
+    train, val, _ = split_indices(store, split)
+    style = learn_editor_style(_table_edits(store, train))
+    if not val:
         return style, {}, {}
-    predictions = predict_edits(model, val_set)
+    d = config.data
+    predictions = predict_edits(model, prediction_windows(store, val, d.window, d.overlap))
     edits = sorted(predictions)
     tables = [store.arrays(e)["tracks"] for e in edits]
     style, report = calibrated_style(
@@ -229,8 +231,9 @@ def _learned_style(store, split: dict, model, val_set, config: RunConfig):
         config.smooth,
     )
     for track, facts in report.items():
-        log.info("train: %s decision level %s on the validation edits (cut F1 %.3f -> %.3f)",
-                 track, facts["level"] or "as configured", facts["cut_f1_configured"],
+        log.info("train: %s decision level %s, length slack %s on the validation edits (cut "
+                 "F1 %.3f -> %.3f)", track, facts["level"] or "as configured",
+                 facts["length_slack"] or "as configured", facts["cut_f1_configured"],
                  facts["cut_f1_calibrated"])  # fmt: skip
     regression = [predictions[e].regression for e in edits]
     style, placement = _placed_style(style, regression, tables, config)
