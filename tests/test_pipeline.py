@@ -100,6 +100,7 @@ def test_the_short_run_learns_and_beats_the_baseline_on_the_easiest_rule(trained
     for track, facts in calibration.items():
         assert facts["cut_f1_calibrated"] >= facts["cut_f1_configured"]
         assert habits[int(track[1:]) - 1]["level"] == facts["level"]
+        assert habits[int(track[1:]) - 1]["length_slack"] == facts["length_slack"]
     # overlay places were tried for the constant parameters held on two or more levels
     placement = json.loads((trained / "run" / "train.json").read_text())["placement"]
     for track, names in placement.items():
