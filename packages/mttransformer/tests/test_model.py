@@ -99,16 +99,12 @@ def test_a_masked_modality_contributes_nothing(tiny_config, make_batch, fusion):
 
 
 @pytest.mark.parametrize(
-    ("conv_kernel", "context", "runs", "censoring"),
-    [(0, (), 0, False), (5, (), 0, False), (0, (2, 7), 0, False), (0, (), 4, False),
-     (0, (), 4, True)],
-)  # fmt: skip
+    ("conv_kernel", "context", "runs"), [(0, (), 0), (5, (), 0), (0, (2, 7), 0), (0, (), 4)]
+)
 def test_padded_frames_cannot_change_real_frames(
-    tiny_config, make_batch, conv_kernel, context, runs, censoring
+    tiny_config, make_batch, conv_kernel, context, runs
 ):
-    config = tiny_config(
-        conv_kernel=conv_kernel, context_frames=context, run_channels=runs, run_censoring=censoring
-    )
+    config = tiny_config(conv_kernel=conv_kernel, context_frames=context, run_channels=runs)
     model = MultiTrackTransformer(config).eval()
     batch = make_batch(config, B=2, L=9, n_real=[6, 9])
     before = _run(model, batch)
@@ -177,10 +173,9 @@ def test_modality_dropout_hides_whole_modalities_in_training_only(tiny_config, m
     kernel=st.sampled_from([0, 3]),
     context=st.sampled_from([(), (1, 4)]),
     runs=st.sampled_from([0, 3]),
-    censoring=st.booleans(),
 )
 def test_the_same_window_gives_the_same_outputs_anywhere_in_a_recording(
-    tiny_config, make_batch, positional, seed, far, kernel, context, runs, censoring
+    tiny_config, make_batch, positional, seed, far, kernel, context, runs
 ):
     """Shift invariance (SPEC): the window's absolute start frame never reaches the model, so
     a window at frame 0 and the same window at frame 10^6 predict the same."""
@@ -189,7 +184,6 @@ def test_the_same_window_gives_the_same_outputs_anywhere_in_a_recording(
         conv_kernel=kernel,
         context_frames=context,
         run_channels=runs,
-        run_censoring=censoring and runs > 0,
         max_frames=64,
     )
     torch.manual_seed(seed)
@@ -238,7 +232,6 @@ def test_learned_positions_refuse_windows_longer_than_max_frames(tiny_config, ma
         {"conv_kernel": 3},
         {"context_frames": (2, 5)},
         {"run_channels": 3},
-        {"run_channels": 3, "run_censoring": True},
     ],
 )
 def test_every_parameter_receives_a_gradient(tiny_config, make_batch, overrides):
@@ -468,29 +461,3 @@ def test_run_counters_read_a_runs_whole_length_at_every_frame_of_it(tiny_config)
     assert held == [1, 2, 3, 4, 5, 6, 0, 0]
     assert ahead == [6, 5, 4, 3, 2, 1, 0, 0]
     assert whole == [6, 6, 6, 6, 6, 6, 0, 0]
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    bits=st.lists(st.lists(st.booleans(), min_size=1, max_size=3), min_size=1, max_size=30),
-    n_pad=st.integers(0, 5),
-)
-def test_a_run_reaching_a_windows_edge_is_flagged_and_no_other(bits, n_pad):
-    """With hard gates, a frame's run reaches the start iff every frame up to it is in the
-    run, and the end iff every real frame after it is; padding is never flagged."""
-    from mttransformer.model import run_lengths, run_reaches_edges
-
-    width = len(bits[0])
-    rows = [(row * width)[:width] for row in bits]
-    n_real = len(rows)
-    gate = torch.tensor(rows + [[False] * width] * n_pad, dtype=torch.float64)[None]
-    real = torch.arange(n_real + n_pad)[None] < n_real
-    held, ahead = run_lengths(gate), run_lengths(gate.flip(1)).flip(1)
-    flags = run_reaches_edges(torch.cat([held, ahead, held + ahead - gate], dim=-1), real)[0]
-    g = gate[0].bool()
-    for t in range(n_real + n_pad):
-        for c in range(width):
-            starts = t < n_real and bool(g[: t + 1, c].all())
-            ends = t < n_real and bool(g[t:n_real, c].all())
-            assert flags[t, c].item() == float(starts)
-            assert flags[t, width + c].item() == float(ends)

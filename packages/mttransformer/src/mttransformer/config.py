@@ -61,10 +61,6 @@ class MultiTrackConfig:
     # learned conditions whose run lengths (frames held so far, still to hold, in all) each
     # frame reads: what "cut a silence once it lasts 2.2 s" needs to the frame; 0 = none
     run_channels: int = 0
-    # each run also says whether it reaches the window's first or last real frame, where its
-    # length is only a lower bound: a silence the window cuts in two must not teach the model
-    # that a short one is cut (off for checkpoints saved before it existed)
-    run_censoring: bool = False
     max_frames: int = 8192  # only for positional="learned": the longest window it can place
     modality_dropout: float = 0.1  # training only: drop a whole modality of a window
     # normalised regression target = (raw - offset) / scale, so an inactive track (the layout's

@@ -182,19 +182,6 @@ RUN_STEPS = tuple(2.0 + 4.0 * k for k in range(32))
 RUN_STEP_SHARPNESS = 0.5  # per frame: a step turns over about 8 frames
 
 
-def run_reaches_edges(counts: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """(B, L, 3C) counts (held, ahead, whole), (B, L) real frames -> (B, L, 2C) in [0, 1]:
-    whether each frame's run reaches back to the window's first frame (held = t + 1) and on to
-    its last real one (ahead = real frames left). Then the window saw only part of the run."""
-    C = counts.shape[-1] // 3
-    held, ahead = counts[..., :C], counts[..., C : 2 * C]  # (B, L, C)
-    t = torch.arange(real.shape[1], device=real.device, dtype=counts.dtype)[None, :, None]
-    left = real.sum(dim=1, keepdim=True)[..., None].to(counts.dtype) - t  # (B, L, 1) frames t..end
-    reaches_start = (held - t).clamp(0.0, 1.0)  # held <= t + 1 (soft gates count a bit less)
-    reaches_end = (ahead - left + 1.0).clamp(0.0, 1.0)  # ahead <= left
-    return torch.cat([reaches_start, reaches_end], dim=-1) * real[..., None]
-
-
 class RunCounters(nn.Module):
     """(B, L, d) fused frames -> (B, L, d) with, for C learned conditions, how many frames each
     has held up to this one, how many it will still hold, and the run's whole length, each
@@ -212,8 +199,7 @@ class RunCounters(nn.Module):
         self.norm = nn.LayerNorm(config.d_model)
         self.gate = nn.Linear(config.d_model, C)
         self.steps = nn.Parameter(torch.tensor(RUN_STEPS).repeat(3 * C, 1))  # (3C, K)
-        self.censoring = config.run_censoring
-        self.mix = nn.Linear(3 * C * len(RUN_STEPS) + 2 * C * self.censoring, config.d_model)
+        self.mix = nn.Linear(3 * C * len(RUN_STEPS), config.d_model)
 
     def reset_gates(self) -> None:
         """Logits of about +-4 from the start: a gate of 0.95 counts 55 frames as 18.8 and 56
@@ -224,10 +210,7 @@ class RunCounters(nn.Module):
     def forward(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         counts = self.counts(x, real)  # (B, L, 3C)
         past = torch.sigmoid(RUN_STEP_SHARPNESS * (counts[..., None] - self.steps))  # (B,L,3C,K)
-        read = [past.flatten(2)]  # (B, L, 3CK)
-        if self.censoring:
-            read.append(run_reaches_edges(counts, real))  # (B, L, 2C)
-        return x + self.mix(torch.cat(read, dim=-1))  # (B, L, d)
+        return x + self.mix(past.flatten(2))  # (B, L, d)
 
     def counts(self, x: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """(B, L, d), (B, L) -> (B, L, 3C): frames held so far, still to hold, and in all."""
