@@ -237,7 +237,7 @@ def active_frames(active_prob: np.ndarray, config: SmoothingConfig, habits=None,
     on = hysteresis(active_prob, on_threshold, off_threshold)
     min_on, min_off = _min_lengths(config, habits, fps)
     placed = place_boundaries(on, active_prob, level)
-    return clean_segments(placed, min_on, min_off, min(min_on, config.min_on_frames))
+    return clean_segments(placed, min_on, min_off, config.min_on_frames)
 
 
 def thresholds(config: SmoothingConfig, habits=None) -> tuple[float, float, float]:
