@@ -55,3 +55,20 @@ def test_inspect_reports_tracks_main_source_and_guesses(xm, write):
     assert any("no transition" in g for g in info["guesses"])
     human = runner.invoke(app, ["inspect", str(path)])
     assert "V2" in human.output and "guesses     1" in human.output
+
+
+def test_batch_into_an_output_that_is_a_file_exits_2(xm, write, tmp_path):
+    write(xm.document(xm.track(xm.clip(0, 12, 0, 12))), "in/a.xml")
+    blocker = tmp_path / "out"
+    blocker.write_text("not a folder")
+    result = runner.invoke(
+        app, ["batch", str(tmp_path / "in"), "-o", str(blocker), "--no-progress"]
+    )
+    assert result.exit_code == 2 and "cannot write" in result.output, result.output
+    assert blocker.read_text() == "not a folder"
+
+
+def test_inspect_of_odd_digits_exits_2(xm, write):
+    path = write(xm.document(xm.track(xm.clip("²", 12, 0, 12))))
+    result = runner.invoke(app, ["inspect", str(path)])
+    assert result.exit_code == 2 and "<start>" in result.output, result.output

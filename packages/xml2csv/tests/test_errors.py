@@ -118,3 +118,57 @@ def test_an_interrupted_write_leaves_no_file(tmp_path):
         atomic_write(target, half_then_crash)
     assert target.read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+@pytest.mark.parametrize("value", ["²", "--5", "9" * 5000])
+def test_odd_digits_are_an_error_at_the_element(xm, write, value):
+    """`str.isdigit()` accepts `²` and `--5` passed `lstrip("-")`; int() then raised a bare
+    ValueError without file or line, and 5000 digits hit Python's int-conversion limit."""
+    err = error_for(write(xm.document(xm.track(xm.clip(value, 10, 0, 10)))))
+    assert err.element == "start" and err.line is not None and "not a number" in err.message
+
+
+@pytest.mark.parametrize("text", ["²", "--5"])
+def test_odd_digits_in_optional_integers_are_ignored(xm, write, text):
+    """pproTicksIn and marker in/out: not whole numbers, so not used (as before for `abc`)."""
+    ticks = f"<pproTicksIn>{text}</pproTicksIn>"
+    timeline = read_xmeml(write(xm.document(xm.track(xm.clip(0, 10, 0, 10, extra=ticks)))))
+    assert timeline.sequence.tracks[0].items[0].ticks_in is None
+    assert len(sample(timeline)) == 10
+
+
+def test_a_fractional_timebase_that_rounds_to_zero(xm, write):
+    err = error_for(write(xm.document(xm.track(xm.clip(0, 10, 0, 10)), timebase=0.3)))
+    assert err.element == "rate" and "positive" in err.message
+
+
+@pytest.mark.parametrize("end", ["1000000000000", "1e12", "1e308"])
+def test_a_gigantic_position_is_refused_before_anything_is_allocated(xm, write, end):
+    err = error_for(write(xm.document(xm.track(xm.clip(0, end, 0, 10)))))
+    assert err.element == "end" and "out of range" in err.message
+
+
+def test_a_sequence_longer_than_the_limit_is_refused(xm, write):
+    from xml2csv.reader import MAX_FRAMES
+
+    err = error_for(write(xm.document(xm.track(xm.clip(0, MAX_FRAMES + 1, 0, 10)))))
+    assert err.element == "sequence" and f"{MAX_FRAMES + 1} frames" in err.message
+
+
+def test_a_source_view_of_a_gigantic_source_is_refused(xm, write):
+    from xml2csv import sample_source_view
+
+    defs = [xm.FileDef("main", "main.mp4", duration=2_000_000_000)]
+    path = write(xm.document(xm.track(xm.clip(0, 10, 0, 10)), definitions=defs))
+    with pytest.raises(XmemlError, match="main source is 2000000000 frames") as info:
+        sample_source_view(read_xmeml(path))
+    assert info.value.path == str(path)
+
+
+def test_a_fifo_is_refused_instead_of_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "edit.xml"
+    os.mkfifo(fifo)
+    err = error_for(fifo)
+    assert "not a regular file" in err.message

@@ -153,10 +153,13 @@ def convert_dir(
     started = time.perf_counter()
     out = Path(output)
     paths = discover(input_dir, exclude=out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handler = _attach_log(out / "xml2csv.log")
+    except OSError as err:  # a file in the way, no permission: one line, nothing converted
+        raise write_failure(err, out) from None
     workers = max(1, min(workers or os.cpu_count() or 1, len(paths)))
     summary = BatchSummary(str(input_dir), str(out), fmt, per_edit, workers)
-    handler = _attach_log(out / "xml2csv.log")
     remove_stale_parts(out)
     parts = Path(tempfile.mkdtemp(prefix=_parts_prefix(), dir=out))
     try:

@@ -3,6 +3,7 @@ reference may come before its definition), a second builds the chosen sequence."
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
@@ -28,6 +29,10 @@ from xml2csv.roles import DEFAULT_RULES, AssetRules
 from xml2csv.safexml import parse_document
 
 _ITEM_TAGS = ("clipitem", "generatoritem", "transitionitem")
+# ASCII digits only: str.isdigit() also accepts `²`, which int() refuses
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+MAX_WHOLE = 2**31 - 1  # a frame count or position beyond this is no real edit
+MAX_FRAMES = 5_184_000  # 24 hours at 60 fps: a longer sequence is refused before sampling
 
 
 def read_xmeml(
@@ -158,6 +163,12 @@ class _Reader:
                     el,
                 )
             seq.duration = max(declared or 0, last_end)
+            if seq.duration > MAX_FRAMES:
+                raise self.error(
+                    f"sequence is {seq.duration} frames long, more than the {MAX_FRAMES} "
+                    "(24 hours at 60 fps) that can be sampled",
+                    el,
+                )
         finally:
             self._building.pop()
         self._built[el] = seq
@@ -298,9 +309,7 @@ class _Reader:
             visible_end=end,
             stillframe=_flag(_text(fields.get("stillframe")), False),
         )
-        ticks = _text(fields.get("pproTicksIn"))
-        if ticks.lstrip("-").isdigit():
-            item.ticks_in = int(ticks)
+        item.ticks_in = _to_int(_text(fields.get("pproTicksIn")))
         if el.tag == "generatoritem":
             effect = fields.get("effect")
             generator = (
@@ -337,11 +346,14 @@ class _Reader:
 
     def _whole(self, child: etree._Element, tag: str) -> int:
         text = child.text.strip()
-        if text.lstrip("-").isdigit():
-            return int(text)
-        value = _to_number(text)
-        if value is None:
-            raise self.error(f"<{tag}> is not a number: {text!r}", child)
+        if _INTEGER.fullmatch(text):
+            value: float = int(text)
+        else:
+            value = _to_number(text)
+            if value is None:
+                raise self.error(f"<{tag}> is not a number: {text[:40]!r}", child)
+        if abs(value) > MAX_WHOLE:
+            raise self.error(f"<{tag}> {text[:40]} is out of range (|value| > {MAX_WHOLE})", child)
         if value != int(value):
             self.warn(f"<{tag}> {value} is not a whole frame; rounded", child)
         return round(value)
@@ -490,8 +502,10 @@ class _Reader:
             if inherited is not None:
                 return inherited
             raise self.error("<rate> has no numeric <timebase>", rate_el)
-        if timebase <= 0:
-            raise self.error(f"<timebase> must be positive, got {timebase:g}", rate_el)
+        if round(timebase) < 1:  # 0.3 would round to a rate of 0 frames per second
+            raise self.error(
+                f"<timebase> must be a positive whole number, got {timebase:g}", rate_el
+            )
         rate = self._rates[key] = Rate(round(timebase), _flag(key[1], False))
         return rate
 
@@ -527,7 +541,7 @@ def _opt_int(el: etree._Element, tag: str | None = None) -> int | None:
 
 def _to_int(text: str | None) -> int | None:
     text = (text or "").strip()
-    return int(text) if text.lstrip("-").isdigit() else None
+    return int(text) if _INTEGER.fullmatch(text) else None
 
 
 def _text(el: etree._Element | None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from lxml import etree
@@ -30,6 +32,10 @@ def parse_document(path: str | Path, data: bytes | None = None) -> etree._Elemen
     """Parse a file (or its bytes) and refuse anything but a plain xmeml document."""
     if data is None:
         try:
+            mode = os.stat(path).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                # a FIFO or a device named *.xml would block the read forever, or never end
+                raise XmemlError("cannot read file: not a regular file", path)
             data = Path(path).read_bytes()
         except OSError as err:
             raise XmemlError(f"cannot read file: {err.strerror or err}", path) from None

@@ -9,8 +9,10 @@ import pandas as pd
 
 import trackcore
 from trackcore import ACTIVE, ASSET, FIELD_NAMES
+from xml2csv.errors import XmemlError
 from xml2csv.model import Filter, Item, Sequence, Timeline
 from xml2csv.params import DEFAULT_PARAMETERS, OPTIONAL_PARAMETERS, ParameterSpec, parameter_set
+from xml2csv.reader import MAX_FRAMES
 from xml2csv.roles import DEFAULT_RULES, AssetRules
 
 PPRO_TICKS_PER_SECOND = 254_016_000_000
@@ -136,6 +138,13 @@ def sample_source_view(timeline: Timeline, table: pd.DataFrame | None = None, **
     src_frames = np.rint(shown[valid] * fps).astype(np.int64)
     n_src = main.duration if main is not None and main.duration else 0
     n_src = max(n_src, int(src_frames.max()) + 1 if len(src_frames) else 0)
+    if n_src > MAX_FRAMES:
+        raise XmemlError(
+            f"main source is {n_src} frames long, more than the {MAX_FRAMES} "
+            "(24 hours at 60 fps) a source view can hold",
+            timeline.path,
+            "file",
+        )
 
     first_seq_frame = np.full(n_src, -1, dtype=np.int64)
     in_range = (src_frames >= 0) & (src_frames < n_src)
