@@ -381,3 +381,23 @@ def test_a_modality_name_is_canonical_when_it_enters_so_the_store_holds_no_other
             build_frame_store(
                 corpus["tracks"], corpus["features"], corpus["root"] / "u", modalities=bad
             )
+
+
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_overwrite_never_replaces_something_that_is_not_a_store(corpus, kind):
+    """`-o` naming a folder of the user's files (or a file) with --overwrite deleted it."""
+    target = corpus["root"] / "mine"
+    if kind == "folder":
+        target.mkdir()
+        (target / "keep.txt").write_text("precious")
+    else:
+        target.write_text("precious")
+    with pytest.raises(StoreError, match="not a frame store"):
+        build_frame_store(corpus["tracks"], corpus["features"], target, overwrite=True)
+    kept = target / "keep.txt" if kind == "folder" else target
+    assert kept.read_text() == "precious"
+    kept.unlink()
+    if kind == "file":
+        target.mkdir()  # an empty folder is replaced
+    build_frame_store(corpus["tracks"], corpus["features"], target, overwrite=True)
+    assert (target / "manifest.json").is_file()

@@ -285,6 +285,14 @@ class _Plan:
     keep_nan: bool = False  # a normaliser still has to see the missing cells
 
 
+def _replaceable(out_dir: Path) -> bool:
+    """Only a store (its manifest.json) or an empty folder is replaced: never a file, or a
+    folder of someone's files that `-o` happened to name."""
+    if not out_dir.is_dir():
+        return False
+    return (out_dir / "manifest.json").is_file() or not any(out_dir.iterdir())
+
+
 def build_frame_store(
     tracks,
     features,
@@ -313,6 +321,12 @@ def build_frame_store(
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise StoreError("already exists (pass overwrite=True)", source=str(out_dir))
+    if out_dir.exists() and not _replaceable(out_dir):
+        raise StoreError(
+            "exists and is not a frame store (no manifest.json); not replaced, even with "
+            "overwrite=True",
+            source=str(out_dir),
+        )
     if normalisers is not None and fit_on is not None:
         raise StoreError("give normalisers or fit_on, not both")
 
