@@ -25,7 +25,7 @@ def test_align_writes_store_log_and_summary(corpus):
     )
     assert "no visual features" in (corpus["root"] / "store.align.log").read_text()
     again = runner.invoke(app, args)
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 2 and "already exists" in again.output
     assert "Traceback" not in again.output
 
 
@@ -58,7 +58,7 @@ def test_bad_schema_is_one_line_not_a_traceback(corpus):
         ["align", str(corpus["tracks"]), "-f", str(corpus["features"]), "-o", str(out),
          "--schema", str(bad)],
     )  # fmt: skip
-    assert result.exit_code == 1 and "colour" in result.output
+    assert result.exit_code == 2 and "colour" in result.output
     assert not out.exists()
     summary = json.loads((corpus["root"] / "store.align.json").read_text())
     assert summary["ok"] is False and "colour" in summary["error"]
@@ -71,7 +71,7 @@ def test_validate_fails_on_zero_matches_and_finds_files_by_the_naming(tmp_path):
         (features / f"{stem}_audio.csv").write_text("time,rms\n0,0.1\n0.5,0.2\n")
     out = tmp_path / "report"
     result = runner.invoke(app, ["validate", str(features), "-o", str(out)])
-    assert result.exit_code == 1 and "no file follows the naming" in result.output
+    assert result.exit_code == 2 and "no file follows the naming" in result.output
     assert "'talk_a_audio.csv'" in result.output and "Traceback" not in result.output
     assert not json.loads((out / "summary.json").read_text())["ok"]
     result = runner.invoke(

@@ -111,7 +111,7 @@ def align(
             log.error("%s", exc)
             _write_summary(summary_path, {"ok": False, "error": str(exc)})
             typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(2) from None
         data = {"ok": True, "seconds": round(time.time() - started, 3), **summary.to_dict()}
         _write_summary(summary_path, data)
         log.info("wrote %s: %d edits, %d frames", out, len(summary.edits), summary.n_frames)
@@ -157,7 +157,7 @@ def validate(
             log.error("%s", exc)
             _write_summary(out / "summary.json", {"ok": False, "error": str(exc)})
             typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(2) from None
         counts = {k: int(v) for k, v in report.status.value_counts().items()}
         _write_summary(
             out / "summary.json",
