@@ -214,6 +214,7 @@ def test_parts_left_by_a_killed_batch_are_removed_by_the_next_run(two_edits, tmp
     for name in folders.values():
         (out / name).mkdir(parents=True)
         (out / name / "000000.csv").write_text("x\n")
+    (out / "xml2csv.log").write_text("")  # what the killed batch began with
     convert_dir(two_edits, out, workers=1, progress=False)
     left = {p.name for p in out.iterdir() if p.name.startswith(".parts-")}
     assert left == {folders[k] for k in ("running", "other host", "not ours")}

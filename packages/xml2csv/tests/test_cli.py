@@ -68,6 +68,24 @@ def test_batch_into_an_output_that_is_a_file_exits_2(xm, write, tmp_path):
     assert blocker.read_text() == "not a folder"
 
 
+def test_batch_never_writes_among_someone_elses_files(xm, write, tmp_path):
+    write(xm.document(xm.track(xm.clip(0, 12, 0, 12))), "in/a.xml")
+    theirs = tmp_path / "out"
+    theirs.mkdir()
+    (theirs / "tracks.csv").write_text("their own table")
+    args = ["batch", str(tmp_path / "in"), "-o", str(theirs), "--no-progress"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "did not make it" in result.output, result.output
+    assert (theirs / "tracks.csv").read_text() == "their own table"
+    assert sorted(p.name for p in theirs.iterdir()) == ["tracks.csv"]
+    ours = tmp_path / "ours"
+    for _ in range(2):  # a batch's own folder (and an empty one) is written again
+        args = ["batch", str(tmp_path / "in"), "-o", str(ours), "--no-progress"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    assert (ours / "tracks.csv").stat().st_size > 0
+
+
 def test_inspect_of_odd_digits_exits_2(xm, write):
     path = write(xm.document(xm.track(xm.clip("²", 12, 0, 12))))
     result = runner.invoke(app, ["inspect", str(path)])

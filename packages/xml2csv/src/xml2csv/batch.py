@@ -27,6 +27,8 @@ from xml2csv.reader import read_xmeml
 from xml2csv.sampler import sample, sample_source_view
 
 log = logging.getLogger("xml2csv")
+LOG_NAME = "xml2csv.log"  # also what marks a folder as a batch's own
+SUMMARY_NAME = "summary.json"
 
 
 @dataclass(frozen=True)
@@ -153,9 +155,10 @@ def convert_dir(
     started = time.perf_counter()
     out = Path(output)
     paths = discover(input_dir, exclude=out)
+    _refuse_foreign_folder(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        handler = _attach_log(out / "xml2csv.log")
+        handler = _attach_log(out / LOG_NAME)
     except OSError as err:  # a file in the way, no permission: one line, nothing converted
         raise write_failure(err, out) from None
     workers = max(1, min(workers or os.cpu_count() or 1, len(paths)))
@@ -200,15 +203,28 @@ def convert_dir(
         if summary.error:
             log.error("batch failed: %s", summary.error)
         try:
-            _write_summary(summary, out / "summary.json")
+            _write_summary(summary, out / SUMMARY_NAME)
         except OSError as err:
             if summary.error is None:
-                raise write_failure(err, out / "summary.json") from None
+                raise write_failure(err, out / SUMMARY_NAME) from None
             log.error("summary.json not written either: %s", err)
         finally:
             log.removeHandler(handler)
             handler.close()
     return summary
+
+
+def _refuse_foreign_folder(out: Path) -> None:
+    """A batch writes only into a new or empty folder, or one an earlier batch wrote (its
+    log): never among someone's files, where it would replace a `tracks.csv` of theirs."""
+    if not out.is_dir() or (out / LOG_NAME).is_file():
+        return
+    if any(not _PARTS.fullmatch(entry.name) for entry in out.iterdir()):
+        raise OutputError(
+            f"holds other files and no {LOG_NAME}, so xml2csv did not make it; "
+            "not written into (choose a new or empty folder)",
+            out,
+        )
 
 
 def write_failure(err: OSError, target: Path, needed: int | None = None) -> OutputError:
