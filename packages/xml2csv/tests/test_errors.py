@@ -81,6 +81,15 @@ def test_unsorted_keyframes_are_sorted_with_a_warning(xm, write):
     assert any("not sorted" in w for w in timeline.warnings)
 
 
+def test_a_keyframe_without_a_numeric_value_is_skipped_with_a_warning(xm, write):
+    keyframes = [(0, 100), (10, "big"), (20, 200)]
+    motion = xm.filt("basic", xm.param("scale", keyframes=keyframes))
+    timeline = read_xmeml(write(xm.document(xm.track(xm.clip(0, 20, 0, 20, "main", motion)))))
+    table = sample(timeline, n_tracks=1)
+    assert table["t01_scale"].iloc[10] == pytest.approx(150)  # between the two that are numbers
+    assert any("no numeric <value>" in w and "'scale'" in w for w in timeline.warnings)
+
+
 def test_non_utf8_bytes(write):
     err = error_for(
         write(b'<?xml version="1.0" encoding="UTF-8"?><xmeml><name>\xff\xfe</name></xmeml>')

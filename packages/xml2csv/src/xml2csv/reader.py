@@ -432,7 +432,10 @@ class _Reader:
             when = _to_number(kf.findtext("when"))
             if when is None:
                 raise self.error("keyframe <when> is missing or not a number", kf)
-            for component, value in _numeric_components(kf.find("value")).items():
+            values = _numeric_components(kf.find("value"))
+            if not values:
+                self.warn(f"keyframe of {param_id!r} has no numeric <value>; skipped", kf)
+            for component, value in values.items():
                 frames.setdefault(component, []).append(Keyframe(when, value))
         for component, kfs in frames.items():
             whens = [k.when for k in kfs]
