@@ -112,12 +112,7 @@ def load_config(
         section, _, key = dotted.partition(".")
         data.setdefault(section, {})[key] = value
     if path is not None:
-        try:
-            from_file = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as err:
-            raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: not valid TOML: {err}") from None
+        from_file = _read_toml(path)
         for section, values in from_file.items():
             if isinstance(values, dict) and isinstance(data.get(section), dict):
                 data[section].update(values)
@@ -129,11 +124,22 @@ def load_config(
     return from_dict(data, source=str(path or "<options>"))
 
 
+def _read_toml(path: str | Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}); TOML is UTF-8") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+
+
 def explicit_keys(path: str | Path | None, sets: list[str] | None) -> set[str]:
     """The "section.key"s a user gave, in a TOML file or as --set (not the defaults)."""
     keys = {item.partition("=")[0].strip() for item in sets or []}
     if path is not None:
-        from_file = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        from_file = _read_toml(path)
         keys |= {
             f"{section}.{key}"
             for section, values in from_file.items()
@@ -220,6 +226,10 @@ def _check(config: RunConfig, source: str) -> None:
         raise ConfigError(
             f"{source}: data.val_fraction + data.test_fraction leave no training edit"
         )
+    if not d.max_gap_s > 0:  # a gap limit of 0 or below would mask every feature
+        raise ConfigError(f"{source}: data.max_gap_s must be > 0 seconds, got {d.max_gap_s}")
+    if d.workers < 0:
+        raise ConfigError(f"{source}: data.workers must be >= 0 (0: all cores), got {d.workers}")
     try:  # the library checks its own settings, and turns paths into Paths
         config.features = ExtractConfig(**vars(config.features))
     except (TypeError, ValueError) as err:
@@ -227,6 +237,14 @@ def _check(config: RunConfig, source: str) -> None:
     s = config.smooth
     if not 0 <= s.off_threshold <= s.on_threshold <= 1:
         raise ConfigError(f"{source}: need 0 <= smooth.off_threshold <= on_threshold <= 1")
+    for name in ("min_on_frames", "min_off_frames", "median_frames"):
+        if getattr(s, name) < 0:
+            raise ConfigError(f"{source}: smooth.{name} must be >= 0, got {getattr(s, name)}")
+    if not 0 <= s.param_tolerance_scale < float("inf"):
+        raise ConfigError(
+            f"{source}: smooth.param_tolerance_scale must be >= 0 and finite, "
+            f"got {s.param_tolerance_scale}"
+        )
     _check_libraries(config, source)
     _check_device(config.train.device, source)
 

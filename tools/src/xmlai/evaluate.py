@@ -15,7 +15,7 @@ from xmlai.editor_style import EditorStyle, TrackStyle
 from xmlai.metrics import baseline_predictor, evaluate_roles
 from xmlai.metrics import evaluate as score
 from xmlai.runlog import PipelineError, claim_output, log, logging_to, write_json, write_text
-from xmlai.train import INPUTS
+from xmlai.train import INPUTS, read_inputs
 
 V1_ACTIVE = ACTIVE  # t01_active: the base track's column in a (n, N*9) track array
 
@@ -189,5 +189,5 @@ def _boosted_scores(store, parts, truth, periods, smoothing, style):
 def editor_style(run_dir: Path, n_tracks: int) -> EditorStyle:
     """The habits learned at training time (none for a run trained before they were kept)."""
     path = Path(run_dir) / INPUTS
-    data = json.loads(path.read_text()).get("style") if path.exists() else None
+    data = read_inputs(path).get("style") if path.exists() else None
     return EditorStyle.from_dict(data, n_tracks)

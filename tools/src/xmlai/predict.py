@@ -18,7 +18,7 @@ import pandas as pd
 from rich.progress import track
 
 from trackcore import ACTIVE, ASSET, LayoutError, check_layout
-from xmlai.config import TRAINED_SETTINGS, RunConfig, trained_settings
+from xmlai.config import TRAINED_SETTINGS, RunConfig, from_dict, trained_settings
 from xmlai.editor_style import EditorStyle
 from xmlai.features import extract_features, media_info, recording_schemas
 from xmlai.infer import split_outputs
@@ -26,11 +26,12 @@ from xmlai.review import most_doubtful, to_sequence_markers, track_doubts
 from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
 from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig, smooth_track, thresholds
 from xmlai.stream import FeatureSource, recording_frames, stream_outputs
-from xmlai.train import INPUTS
+from xmlai.train import INPUTS, read_inputs
 
 PREDICT_SUMMARY = "predict.json"
 FRAMES_FILE = "frames.csv"  # the source view: every frame of the recording, every track
 FRAMES_SLAB = 50_000  # rows written at a time
+FPS_RANGE = (1.0, 1000.0)  # frames a second that a recording may have
 
 
 def fps_fraction(fps: float) -> Fraction:
@@ -58,12 +59,13 @@ class TrainedRun:
         run_dir = Path(run_dir)
         if not (run_dir / INPUTS).exists():
             raise PipelineError(f"{run_dir} holds no trained model (run `xmlai train` first)")
-        inputs = json.loads((run_dir / INPUTS).read_text())
+        inputs = read_inputs(run_dir / INPUTS)
         try:  # a run trained before inputs.json recorded it read layout 1
             check_layout(inputs.get("layout_version", 1), str(run_dir / INPUTS))
         except LayoutError as err:
             raise PipelineError(str(err)) from None
         trained = inputs.get("settings") or trained_settings(_run_config(run_dir) or config)
+        _check_trained(trained, run_dir / INPUTS)
         given = trained_settings(config)
         settings, overrides = dict(trained), {}
         for key in TRAINED_SETTINGS:
@@ -82,6 +84,16 @@ class TrainedRun:
         return SmoothingConfig(**{
             f.name: self.settings[f"smooth.{f.name}"] for f in fields(SmoothingConfig)
         })  # fmt: skip
+
+
+def _check_trained(trained: dict, source: Path) -> None:
+    """The stored settings as a config would check them (a ConfigError naming the key)."""
+    nested: dict = {}
+    for key in TRAINED_SETTINGS:
+        if key in trained:
+            section, name = key.split(".")
+            nested.setdefault(section, {})[name] = trained[key]
+    from_dict(nested, source=str(source))
 
 
 def _run_config(run_dir: Path) -> dict | None:
@@ -416,12 +428,29 @@ def _source_media(recording: Path | None, info):
 def _frame_rate(fps: float | None, info, inputs: dict) -> tuple[Fraction, str]:
     """The recording's frame rate: --fps, else its media.json, else (a guess, logged) the
     training edits' rate."""
-    if fps:
-        return fps_fraction(fps), "option"
+    if fps is not None:
+        return _usable_rate(fps, "--fps"), "option"
     if info is not None and info.fps:
-        return Fraction(info.fps), "media.json"
+        return _usable_rate(info.fps, "media.json fps", exact=True), "media.json"
     log.warning("no media.json and no --fps: assuming the training edits' %s fps", inputs["fps"])
-    return fps_fraction(inputs["fps"]), "training edits (guessed)"
+    return _usable_rate(inputs["fps"], "inputs.json fps"), "training edits (guessed)"
+
+
+def _usable_rate(fps, where: str, exact: bool = False) -> Fraction:
+    """A frame rate from FPS_RANGE (xmeml's timebase is a whole number of frames a second; far
+    above it, one frame's outputs outgrow memory), else a PipelineError naming where it came
+    from."""
+    lowest, highest = FPS_RANGE
+    try:  # media.json writes the exact rate as a fraction: "30000/1001"
+        value = Fraction(fps) if exact else float(fps)
+        ok = lowest <= value <= highest
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        ok = False
+    if not ok:
+        raise PipelineError(
+            f"{where} must be a frame rate from {lowest:g} to {highest:g}, got {fps}"
+        )
+    return value if exact else fps_fraction(value)
 
 
 def _frame_count(info, rate: Fraction, sources: dict) -> int:
@@ -430,4 +459,8 @@ def _frame_count(info, rate: Fraction, sources: dict) -> int:
         return int(info.frame_count)
     if not sources:
         raise PipelineError("no feature file of a modality the model reads, and no media.json")
-    return int(max(source.last_time for source in sources.values()) * rate) + 1
+    last = max(source.last_time for source in sources.values())
+    if last < 0:  # every feature before the recording's start: no frame to predict
+        names = ", ".join(source.path for source in sources.values())
+        raise PipelineError(f"{names}: every feature time is before 0 s (last {last:g} s)")
+    return int(last * rate) + 1

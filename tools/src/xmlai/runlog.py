@@ -92,6 +92,7 @@ def prepare_output(
     """Refuse an existing non-empty folder unless overwriting it, and then only one that an
     xmlai command made (it holds the marker): never wipe a folder a user pointed at by mistake.
     An interrupted run leaves the marker, so it can be overwritten too."""
+    _refuse_non_folder(path)
     if path.exists() and any(path.iterdir()):
         if not overwrite:
             raise PipelineError(f"{path} exists and is not empty (pass --overwrite to replace it)")
@@ -100,7 +101,7 @@ def prepare_output(
         import shutil
 
         shutil.rmtree(path)
-    path.mkdir(parents=True, exist_ok=True)
+    _make_folder(path)
     _mark(path, command)
 
 
@@ -109,13 +110,14 @@ def claim_output(path: Path, command: str, made_by_older_xmlai: tuple[str, ...] 
     rewritten): a new or empty folder, or one an xmlai command made; never a user's folder.
     `made_by_older_xmlai`: names inside that show xmlai made it before the marker existed."""
     refuse_foreign(path, made_by_older_xmlai)
-    path.mkdir(parents=True, exist_ok=True)
+    _make_folder(path)
     if not (path / MARKER).exists():
         _mark(path, command)
 
 
 def refuse_foreign(path: Path, made_by_older_xmlai: tuple[str, ...] = ()) -> None:
     """PipelineError for a non-empty folder xmlai did not make (reads, writes nothing)."""
+    _refuse_non_folder(path)
     if path.exists() and any(path.iterdir()) and not _made_by_xmlai(path, made_by_older_xmlai):
         raise PipelineError(
             f"{path} is not empty and was not made by xmlai ({MARKER} missing); "
@@ -123,9 +125,25 @@ def refuse_foreign(path: Path, made_by_older_xmlai: tuple[str, ...] = ()) -> Non
         )
 
 
+def _refuse_non_folder(path: Path) -> None:
+    """An output folder's path that holds a file (or anything but a folder) is refused."""
+    if path.exists() and not path.is_dir():
+        raise PipelineError(f"{path} exists and is not a folder; choose a folder for the output")
+
+
+def _make_folder(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a read-only parent, a file where a parent folder should be
+        raise PipelineError(f"{path}: cannot create the folder: {err.strerror or err}") from None
+
+
 def _made_by_xmlai(path: Path, made_by_older_xmlai: tuple[str, ...]) -> bool:
     return (path / MARKER).exists() or any((path / n).exists() for n in made_by_older_xmlai)
 
 
 def _mark(path: Path, command: str) -> None:
-    (path / MARKER).write_text(json.dumps({"command": command}) + "\n", encoding="utf-8")
+    try:
+        (path / MARKER).write_text(json.dumps({"command": command}) + "\n", encoding="utf-8")
+    except OSError as err:  # a read-only folder
+        raise PipelineError(f"{path}: cannot write in the folder: {err.strerror or err}") from None

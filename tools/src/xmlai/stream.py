@@ -30,8 +30,13 @@ class TrackOutputs:
         self.path, self.n, self.n_tracks = Path(path), n_frames, n_tracks
         self.width = width
         self.row = width * 4
-        with open(self.path, "wb") as f:
-            f.truncate(n_frames * n_tracks * self.row)
+        size = n_frames * n_tracks * self.row
+        try:
+            with open(self.path, "wb") as f:
+                f.truncate(size)
+        except (OSError, OverflowError) as err:  # features far past any recording, a full disk
+            self.path.unlink(missing_ok=True)
+            raise _outputs_error(self.path, n_frames, size, err) from None
 
     def write(self, first: int, block: np.ndarray) -> None:
         """block: (m, N, W) outputs of frames first..first+m-1."""
@@ -40,6 +45,10 @@ class TrackOutputs:
             for k in range(self.n_tracks):
                 data = np.ascontiguousarray(block[:, k], dtype=np.float32).tobytes()
                 os.pwrite(fd, data, (k * self.n + first) * self.row)
+        except OSError as err:  # a disk that fills up: the sparse file's blocks are written now
+            raise _outputs_error(
+                self.path, self.n, self.n * self.n_tracks * self.row, err
+            ) from None
         finally:
             os.close(fd)
 
@@ -49,6 +58,16 @@ class TrackOutputs:
             f.seek(k * self.n * self.row)
             data = np.fromfile(f, dtype=np.float32, count=self.n * self.width)
         return data.reshape(self.n, self.width)
+
+
+def _outputs_error(path: Path, n_frames: int, size: int, err: Exception):
+    from xmlai.runlog import PipelineError
+
+    return PipelineError(
+        f"{path}: cannot hold the model's outputs for {n_frames} frames ({size / 1e9:.1f} GB): "
+        f"{getattr(err, 'strerror', None) or err} (do the feature times reach past the "
+        "recording's end?)"
+    )
 
 
 def chunk_ranges(n_frames: int, length: int, overlap: int, chunk_frames: int):
@@ -70,14 +89,22 @@ class FeatureSource:
     else, or a file whose times are not sorted, is loaded whole, once."""
 
     def __init__(self, path, schema=None):
-        from featalign import FeatureSchema, load_features
+        from featalign import FeatAlignError, FeatureSchema, load_features
 
         self.path, self.schema, self.whole = str(path), schema, None
         if Path(path).suffix.lower() in (".parquet", ".pq"):
+            import pyarrow as pa
             import pyarrow.parquet as pq
 
-            self.file = pq.ParquetFile(path)
-            head = next(self.file.iter_batches(batch_size=2)).to_pandas()
+            try:
+                self.file = pq.ParquetFile(path)
+                head = next(self.file.iter_batches(batch_size=2), None)
+            except (OSError, pa.ArrowException) as err:
+                raise FeatAlignError(f"{path}: not a readable Parquet file: {err}") from None
+            if head is None:  # no rows: featalign says so, as for an empty CSV
+                self.whole = load_features(path, schema, self.path)
+                return
+            head = head.to_pandas()
             self.first = load_features(head, schema, self.path)  # resolves the columns once
             raw = self.file.read(columns=[self.first.resolved.time]).column(0)
             unit = (schema or FeatureSchema()).time_unit_s

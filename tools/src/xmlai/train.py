@@ -35,6 +35,35 @@ RESUMABLE_CHANGES = (
 )  # fmt: skip
 
 
+# what predict and evaluate read from inputs.json, and the JSON type each must have
+INPUTS_REQUIRED = {"fps": (int, float), "n_tracks": int, "modalities": list, "normalisation": dict}
+
+
+def read_inputs(path: Path) -> dict:
+    """A run's inputs.json, checked: a truncated or edited file is a PipelineError naming it
+    and the key, not a KeyError deep inside prediction."""
+    try:
+        inputs = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise PipelineError(f"{path}: cannot read: {err.strerror or err}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise PipelineError(f"{path}: not valid JSON ({err}); train the run again") from None
+    if not isinstance(inputs, dict):
+        raise PipelineError(f"{path}: not a run's inputs (a JSON object); train the run again")
+    for key, kind in INPUTS_REQUIRED.items():
+        value = inputs.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise PipelineError(f"{path}: {key} is missing or not valid; train the run again")
+    if not (inputs["fps"] > 0 and inputs["n_tracks"] >= 1) or not all(
+        isinstance(m, str) for m in inputs["modalities"]
+    ):
+        raise PipelineError(f"{path}: fps, n_tracks or modalities out of range; train it again")
+    for key in ("settings", "style", "editor"):
+        if inputs.get(key) is not None and not isinstance(inputs[key], dict):
+            raise PipelineError(f"{path}: {key} is not a JSON object; train the run again")
+    return inputs
+
+
 def split_indices(store, split: dict) -> tuple[list[int], list[int], list[int]]:
     """(train, validation, test) edit ids as store positions (edits the store could not hold
     are skipped; a split made before test edits were kept apart has none)."""
