@@ -181,3 +181,44 @@ def test_inspect_verify_names_a_corrupted_array_in_one_line(make_store):
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()
     assert "tracks.npy" in line and "checksum mismatch" in line
+
+
+def test_build_out_that_is_a_file_exits_2(make_store, tmp_path):
+    store = make_store([50, 30])
+    (tmp_path / "taken").write_text("user data")
+    for out in (tmp_path / "taken", tmp_path / "taken" / "sub"):
+        result = runner.invoke(app, ["build", str(store), "-o", str(out)])
+        assert result.exit_code == 2, result.output
+        assert "cannot write the log" in result.output and str(tmp_path) in result.output
+    assert (tmp_path / "taken").read_text() == "user data"
+
+
+def test_inspect_summary_that_is_a_folder_or_under_a_file_exits_2(make_store, tmp_path):
+    store = make_store([50, 30])
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    for summary in (tmp_path / "adir", tmp_path / "afile" / "s.json"):
+        result = runner.invoke(app, ["inspect", str(store), "--summary", str(summary)])
+        assert result.exit_code == 2, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert (tmp_path / "adir").is_dir() and (tmp_path / "afile").read_text() == "x"
+
+
+def test_build_out_of_memory_is_one_line(make_store, tmp_path, monkeypatch):
+    import seqwin.cli as cli
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "save_sequences", no_memory)
+    store = make_store([50, 30])
+    result = runner.invoke(app, ["build", str(store), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "not enough memory for windows of length 100" in result.output
+
+
+def test_absurd_window_length_exits_2(make_store):
+    store = make_store([50, 30])
+    result = runner.invoke(app, ["inspect", str(store), "--length", str(10**20)])
+    assert result.exit_code == 2, result.output
+    assert "window length" in result.output

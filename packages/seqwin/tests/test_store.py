@@ -290,3 +290,12 @@ def test_a_modality_name_outside_the_one_rule_is_refused_at_open(small_store, na
     _write_manifest(small_store, m)
     with pytest.raises(StoreError, match=f"modalities: modality name '{name}'"):
         FrameStore(small_store)
+
+
+def test_implausible_frame_count_is_a_store_error(make_store):
+    store = make_store([5, 3])
+    manifest = json.loads((store / "manifest.json").read_text())
+    manifest["edits"][0]["n_frames"] = 10**30
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match=r"manifest\.json: edits\[0\]: n_frames"):
+        FrameStore(store)

@@ -50,7 +50,7 @@ def build(
     """Split a frame store by edit and source video, window both sides, write
     train_sequences.npz, val_sequences.npz, seqwin_build.json and seqwin_build.log."""
     t0 = time.perf_counter()
-    log = file_logger(out / "seqwin_build.log")
+    log = _logger_or_exit(out / "seqwin_build.log")
     log.info(
         "seqwin %s build %s -> %s (length=%s overlap=%s val_fraction=%s seed=%s)",
         __version__,
@@ -87,7 +87,7 @@ def build(
         }
         summary |= _write_sides(sides, out, log)
         summary["seconds"] = round(time.perf_counter() - t0, 3)
-        write_json_atomic(out / "seqwin_build.json", summary)
+        _write_summary(out / "seqwin_build.json", summary)
     except SeqwinError as exc:
         log.error("%s", exc)
         console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
@@ -117,7 +117,17 @@ def _write_sides(sides: dict, out: Path, log) -> dict:
         for name, ds in sides.items():
             target = out / f"{name}_sequences.npz"
             task = progress.add_task(f"{name}_sequences.npz", total=len(ds) * len(ds.keys))
-            save_sequences(ds, target, progress=lambda n, t=task: progress.advance(t, n))
+            try:  # atomic: a failed write leaves no partial file
+                save_sequences(ds, target, progress=lambda n, t=task: progress.advance(t, n))
+            except MemoryError:
+                one = ds.length * sum(ds.widths.values()) * 4 / 2**30
+                raise SeqwinError(
+                    f"not enough memory for windows of length {ds.length} "
+                    f"({one:.1f} GiB per window)",
+                    target,
+                ) from None
+            except OSError as exc:
+                raise SeqwinError(f"cannot write: {exc.strerror or exc}", target) from None
             written[name] = {"file": target.name, **_dataset_summary(ds)}
             facts = (written[name][k] for k in ("edits", "frames", "windows"))
             log.info("%s: %d edits, %d frames, %d windows -> %s", name, *facts, target)
@@ -145,7 +155,7 @@ def inspect(
     ),
 ) -> None:
     """Edits, frames, windows, padding share and array shapes of a store or a sequences file."""
-    log = file_logger(summary.with_suffix(".log")) if summary else None
+    log = _logger_or_exit(summary.with_suffix(".log")) if summary else None
     try:
         if path.is_dir():
             fs = FrameStore(path)
@@ -173,7 +183,11 @@ def inspect(
     info["tool"] = "seqwin inspect"
     info["version"] = __version__
     if summary:
-        write_json_atomic(summary, info)
+        try:
+            _write_summary(summary, info)
+        except SeqwinError as exc:
+            console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
+            raise typer.Exit(2) from None
         assert log is not None
         log.info("inspected %s: %s", path, json.dumps(info))
     if as_json:
@@ -184,6 +198,31 @@ def inspect(
     for k, v in info["shapes"].items():
         table.add_row(k, v)
     Console().print(table)
+
+
+def _logger_or_exit(log_path: Path):
+    """The run's log file; a place it cannot go (under a file, unwritable) exits with 2."""
+    try:
+        if log_path.is_dir():
+            raise IsADirectoryError(21, "is a folder")
+        return file_logger(log_path)
+    except OSError as exc:
+        reason = escape(str(exc.strerror or exc))
+        console.print(
+            f"[red]error:[/] {escape(str(log_path))}: cannot write the log: {reason}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(2) from None
+
+
+def _write_summary(target: Path, obj: dict) -> None:
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(21, "is a folder")
+        write_json_atomic(target, obj)
+    except OSError as exc:
+        raise SeqwinError(f"cannot write: {exc.strerror or exc}", target) from None
 
 
 def _read_split(path: Path, fs: FrameStore) -> Split:

@@ -37,6 +37,7 @@ VERSION = store_manifest.FORMAT_VERSION
 TRACK_BLOCK = TRACK_WIDTH  # active, asset, scale, pos_x, pos_y, crop l/r/t/b (trackcore.layout)
 # Keys of a window item; a modality may not take one of these names (trackcore.modality).
 RESERVED = RESERVED_NAMES
+MAX_FRAMES = 2**40  # per edit: over a thousand years at 30 fps
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,11 @@ class FrameStore:
         }
         self.normalisation = parsed.normalisation
         self.edits: list[EditInfo] = [_edit_info(e) for e in parsed.edits]
+        for i, e in enumerate(self.edits):
+            if e.n_frames > MAX_FRAMES:  # no .npy holds that many rows; int64 would overflow
+                raise StoreError(
+                    f"n_frames {e.n_frames} is implausibly large", self.manifest_path, f"edits[{i}]"
+                )
         self.n_frames = np.array([e.n_frames for e in self.edits], dtype=np.int64)  # (E,)
         for e in self.edits:
             if e.n_frames == 0:

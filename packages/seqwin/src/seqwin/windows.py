@@ -19,6 +19,7 @@ from seqwin.store import FrameStore
 
 DEFAULT_LENGTH = 100
 DEFAULT_OVERLAP = 20
+MAX_LENGTH = 2**40  # frames: far past any edit, and safe in int64 index arithmetic
 
 
 def check_window_params(length: object, overlap: object) -> tuple[int, int]:
@@ -27,6 +28,8 @@ def check_window_params(length: object, overlap: object) -> tuple[int, int]:
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise WindowConfigError(f"must be an integer, got {value!r}", where=f"window {name}")
     length, overlap = int(length), int(overlap)
+    if length > MAX_LENGTH:  # past what the index's int64 arithmetic holds
+        raise WindowConfigError(f"must be <= {MAX_LENGTH}, got {length}", where="window length")
     if length < 1:
         raise WindowConfigError(f"must be >= 1, got {length}", where="window length")
     if overlap < 0:
