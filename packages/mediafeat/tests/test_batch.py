@@ -103,3 +103,28 @@ def test_cli_refuses_bad_settings(folder, tmp_path):
     result = CliRunner().invoke(app, ["extract", str(folder), "-o", str(tmp_path / "o"),
                                       "--visual-rate", "0"])  # fmt: skip
     assert result.exit_code == 2 and "visual_rate_hz must be > 0" in result.output
+
+
+def test_cli_output_that_is_a_file_exits_2(make_video, tmp_path):
+    video = make_video("a.mp4", n_frames=5)
+    (tmp_path / "taken").write_text("user data")
+    for out in (tmp_path / "taken", tmp_path / "taken" / "sub"):
+        result = CliRunner().invoke(app, ["extract", str(video), "-o", str(out), "--no-progress"])
+        assert result.exit_code == 2, result.output
+        assert "taken: exists and is not a folder" in result.output
+    assert (tmp_path / "taken").read_text() == "user data"
+
+
+def test_cli_never_replaces_someone_elses_summary_file(make_video, tmp_path):
+    video = make_video("a.mp4", n_frames=5)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / BATCH_JSON).write_text('{"my": "data"}')
+    args = ["extract", str(video), "-o", str(out), "--no-progress", "--workers", "1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "not a mediafeat batch summary" in result.output
+    assert (out / BATCH_JSON).read_text() == '{"my": "data"}' and not (out / "a").exists()
+    (out / BATCH_JSON).unlink()  # its own summary is replaced by the next run
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert CliRunner().invoke(app, [*args, "--overwrite"]).exit_code == 0

@@ -31,6 +31,24 @@ def logging_to(path: Path):
         handler.close()
 
 
+def _check_out(out: Path) -> None:
+    """FEATURES_DIR must be a folder (or a new one) whose mediafeat.json, if any, is a batch
+    summary mediafeat wrote: someone else's file of that name is never replaced."""
+    for parent in (out, *out.parents):
+        if parent.exists() and not parent.is_dir():
+            raise _fail(f"{parent}: exists and is not a folder (output {out})")
+        if parent.exists():
+            break
+    summary = out / BATCH_JSON
+    if summary.exists() or summary.is_symlink():
+        try:
+            ours = "out_dir" in json.loads(summary.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, TypeError):
+            ours = False
+        if not ours:
+            raise _fail(f"{summary}: exists and is not a mediafeat batch summary; not replacing it")
+
+
 def _fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(2)
@@ -90,12 +108,18 @@ def extract(
     )  # fmt: skip
     if transcript is not None and len(videos) > 1:
         raise _fail("--transcript names one recording's words; give one recording with it")
+    _check_out(out)
     try:
         with logging_to(out / BATCH_LOG):
             summary = extract_batch(videos, out, config, workers, overwrite, progress)
     except MediaError as err:
         raise _fail(str(err)) from None
-    write_summary(summary, out / BATCH_JSON)
+    except OSError as err:  # the features folder itself (unwritable, full)
+        raise _fail(f"{out}: cannot write: {err.strerror or err}") from None
+    try:
+        write_summary(summary, out / BATCH_JSON)
+    except OSError as err:
+        raise _fail(f"{out / BATCH_JSON}: cannot write: {err.strerror or err}") from None
     for failed in summary.failed:
         typer.secho(f"failed: {failed.error}", fg=typer.colors.RED, err=True)
     counts = summary.counts()
