@@ -213,3 +213,26 @@ def test_the_layout_version_is_part_of_the_schema_and_an_older_checkpoint_is_lay
     (directory / "config.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="track layout version 2"):
         from_pretrained(directory)
+
+
+@pytest.mark.parametrize(
+    "field, value", [("n_layers", 10**6), ("d_model", 2**20), ("d_ff", 10**10)]
+)
+def test_a_config_larger_than_its_weights_is_refused_before_building(
+    tmp_path, tiny_config, field, value
+):
+    _, directory = _saved(tmp_path, tiny_config)
+    meta = json.loads((directory / "config.json").read_text())
+    meta["config"][field] = value
+    (directory / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"config\.json: the config describes at least"):
+        from_pretrained(directory)
+
+
+def test_feature_names_of_the_wrong_type_is_a_checkpoint_error(tmp_path, tiny_config):
+    _, directory = _saved(tmp_path, tiny_config)
+    meta = json.loads((directory / "config.json").read_text())
+    meta["config"]["feature_names"] = 5
+    (directory / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="wrong type"):
+        from_pretrained(directory)

@@ -103,6 +103,17 @@ def checkpoint_task(directory: str | Path) -> str:
     return task
 
 
+def _least_parameters(config: MultiTrackConfig) -> int:
+    """A lower bound on the model's parameter count, from the config alone: every block's
+    attention (4 d^2) and feed-forward (2 d d_ff), the modality embeddings and the head."""
+    d = config.d_model
+    return (
+        config.n_layers * (4 * d * d + 2 * d * config.d_ff)
+        + d * sum(config.modalities.values())
+        + config.head_hidden * (d + config.n_assets)
+    )
+
+
 def from_pretrained(
     directory: str | Path,
     *,
@@ -166,6 +177,12 @@ def from_pretrained(
         raise CheckpointError(f"{weights}: not a plain tensor state_dict ({error})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{weights}: not a state_dict of tensors")
+    least = _least_parameters(config)
+    if least > sum(v.numel() for v in state.values()):  # before building a model of that size
+        raise CheckpointError(
+            f"{config_path}: the config describes at least {least} parameters, more than "
+            f"{weights} holds"
+        )
 
     model = MultiTrackTransformer(config)
     own = model.state_dict()

@@ -86,7 +86,7 @@ class MultiTrackConfig:
                 self.feature_names = {
                     str(k): [str(c) for c in v] for k, v in self.feature_names.items()
                 }
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, AttributeError) as error:
             raise ConfigError(f"MultiTrackConfig: a field has the wrong type ({error})") from None
         self.validate()
 
