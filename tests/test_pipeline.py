@@ -555,4 +555,4 @@ def test_features_with_other_column_names_of_the_same_width_are_named(trained, t
          *FAST],
     )  # fmt: skip
     _one_line_error(result, str(audio), "missing ['pitch']", "not in the normaliser ['f0']")
-    assert sorted(p.name for p in out.iterdir()) == [".xmlai", "predict.log"]
+    assert sorted(p.name for p in out.iterdir()) == [".lock", ".xmlai", "predict.log"]

@@ -180,3 +180,26 @@ def test_an_output_path_that_is_a_file_is_refused_and_kept(trained, tmp_path, co
     line = one_error_line(invoke(*(part.format(**names) for part in command)))
     assert f"{target} exists and is not a folder" in line
     assert target.read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["build", "{C}/xml", "{C}/features", "-o", "{o}", "--overwrite"],
+        ["evaluate", "{B}", "-r", "{R}", "-o", "{o}"],
+        ["predict", "-r", "{R}", "{C}/features", "rec_0000", "-o", "{o}", "--overwrite"],
+    ],
+)
+def test_a_folder_another_command_is_writing_is_left_to_it(trained, tmp_path, command):
+    from trainer import lock_run_dir
+
+    corpus, run = trained
+    names = {"C": corpus, "B": run.parent / "build", "R": run, "o": tmp_path / "out"}
+    args = [part.format(**names) for part in command]
+    assert invoke(*args).exit_code == 0  # the folder is xmlai's own, so it may be replaced
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*"))
+    with lock_run_dir(tmp_path / "out", command="xmlai other"):
+        line = one_error_line(invoke(*args))
+    assert "is in use by" in line and "xmlai other" in line
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*")) == before
+    assert invoke(*args).exit_code == 0  # once the other command is done

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from xmlai.config import RunConfig
-from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json, write_text
+from xmlai.runlog import PipelineError, held_output, log, logging_to, write_json, write_text
 
 # the targets, per feature-driven track (cuts) and per edit (assets, placement, feel)
 TARGETS = {
@@ -41,9 +41,8 @@ def across_editors(
 
     styles_dir, out = Path(styles_dir), Path(out_dir)
     entries = _entries(styles_dir, only)
-    prepare_output(out, overwrite, "editors")
     started, rows, failures = time.perf_counter(), [], []
-    with logging_to(out / "editors.log"):
+    with held_output(out, overwrite, "editors"), logging_to(out / "editors.log"):
         for entry in entries:
             name, corpus = entry["name"], styles_dir / entry["folder"]
             cfg = copy.deepcopy(config)

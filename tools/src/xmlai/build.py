@@ -13,7 +13,7 @@ import pandas as pd
 from trackcore import DEFAULT_N_TRACKS
 from xmlai.config import RunConfig
 from xmlai.features import feature_schemas, media_info
-from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
+from xmlai.runlog import PipelineError, held_output, log, logging_to, write_json
 
 BUILD_SUMMARY = "build.json"
 # tracks converted when data.n_tracks is 0 (auto); the store keeps those the edits use
@@ -34,9 +34,8 @@ def build(xml_dir, features_dir, out_dir, config: RunConfig, overwrite=False, pr
     for what, path in (("xml folder", xml_dir), ("features folder", features_dir)):
         if not Path(path).is_dir():
             raise PipelineError(f"{what} {path} does not exist")
-    prepare_output(out, overwrite, "build")
     data = config.data
-    with logging_to(out / "build.log"):
+    with held_output(out, overwrite, "build"), logging_to(out / "build.log"):
         log.info("build: %s + %s -> %s", xml_dir, features_dir, out)
         converted, tables = _track_tables(xml_dir, out, data, progress)
         features = feature_index(features_dir, config)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from xmlai.config import RunConfig
-from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json, write_text
+from xmlai.runlog import PipelineError, held_output, log, logging_to, write_json, write_text
 
 CURVE_SUMMARY = "curve.json"
 DEFAULT_COUNTS = (10, 20, 40, 80)
@@ -27,8 +27,7 @@ def learning_curve(xml_dir, features_dir, out_dir, config: RunConfig, counts=DEF
     counts = sorted({int(c) for c in counts})
     if not counts or counts[0] < 1:
         raise PipelineError(f"--counts needs whole numbers >= 1, got {counts}")
-    prepare_output(out, overwrite, "curve")
-    with logging_to(out / "curve.log"):
+    with held_output(out, overwrite, "curve"), logging_to(out / "curve.log"):
         build(xml_dir, features_dir, out / "build", config)
         split = json.loads((out / "build" / "split.json").read_text())
         order = sorted(split["train"])

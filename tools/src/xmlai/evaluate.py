@@ -14,7 +14,7 @@ from xmlai.config import RunConfig
 from xmlai.editor_style import EditorStyle, TrackStyle
 from xmlai.metrics import baseline_predictor, evaluate_roles
 from xmlai.metrics import evaluate as score
-from xmlai.runlog import PipelineError, claim_output, log, logging_to, write_json, write_text
+from xmlai.runlog import PipelineError, held_claim, log, logging_to, write_json, write_text
 from xmlai.train import INPUTS, read_inputs
 
 V1_ACTIVE = ACTIVE  # t01_active: the base track's column in a (n, N*9) track array
@@ -32,8 +32,7 @@ def evaluate(build_dir, run_dir, out_dir, config: RunConfig, max_pictures: int =
     build_dir, run_dir, out = Path(build_dir), Path(run_dir), Path(out_dir)
     if not (run_dir / "model" / "config.json").exists():
         raise PipelineError(f"{run_dir} holds no trained model (run `xmlai train` first)")
-    claim_output(out, "evaluate", made_by_older_xmlai=OLDER_REPORT)
-    with logging_to(out / "evaluate.log"):
+    with held_claim(out, "evaluate", OLDER_REPORT), logging_to(out / "evaluate.log"):
         store = FrameStore(build_dir / "store")
         split = json.loads((build_dir / "split.json").read_text())
         train, val, test = split_indices(store, split)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from xmlai.config import RunConfig
-from xmlai.runlog import prepare_output, write_json
+from xmlai.runlog import held_output, write_json
 
 DEMO_SUMMARY = "demo.json"
 
@@ -21,8 +21,12 @@ def run_pipeline(config: RunConfig, overwrite: bool = False) -> dict:
     out = Path(config.paths.out)
     started = time.perf_counter()
     if overwrite:  # afresh: a run left in the folder would resume on the new build
-        prepare_output(out / "run", True, "train", made_by_older_xmlai=OLDER_RUN)
-        prepare_output(out / "evaluation", True, "evaluate", made_by_older_xmlai=OLDER_REPORT)
+        for folder, command, older in (
+            ("run", "train", OLDER_RUN),
+            ("evaluation", "evaluate", OLDER_REPORT),
+        ):
+            with held_output(out / folder, True, command, older):  # never under a running command
+                pass
     build(
         config.paths.xml_dir, config.paths.features_dir, out / "build", config, overwrite=overwrite
     )
@@ -49,26 +53,26 @@ def run_demo(
 
     out = Path(out)
     started = time.perf_counter()
-    prepare_output(out, overwrite, "pipeline")
-    (out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
-    synthesize(out / "corpus", n_edits=n_edits, seconds=seconds, seed=config.data.seed)
-    corpus = out / "corpus"
-    build(corpus / "xml", corpus / "features", out / "build", config)
-    train(out / "build", out / "run", config)
-    metrics = evaluate(out / "build", out / "run", out / "evaluation", config)
-    split = json.loads((out / "build" / "split.json").read_text())
-    held_out = (split.get("test") or split["val"])[0]
-    video = _source_video(out / "build", held_out)
-    prediction = predict(out / "run", corpus / "features", video, out / "prediction", config)
-    result = {
-        "out": str(out),
-        "report": str(out / "evaluation" / "report.md"),
-        "xmeml": prediction["xmeml"],
-        "held_out_predicted": held_out,
-        "metrics": {k: v["model"] for k, v in metrics["tracks"].items()},
-        "seconds": round(time.perf_counter() - started, 1),
-    }
-    write_json(out / DEMO_SUMMARY, result)
+    with held_output(out, overwrite, "pipeline"):
+        (out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
+        synthesize(out / "corpus", n_edits=n_edits, seconds=seconds, seed=config.data.seed)
+        corpus = out / "corpus"
+        build(corpus / "xml", corpus / "features", out / "build", config)
+        train(out / "build", out / "run", config)
+        metrics = evaluate(out / "build", out / "run", out / "evaluation", config)
+        split = json.loads((out / "build" / "split.json").read_text())
+        held_out = (split.get("test") or split["val"])[0]
+        video = _source_video(out / "build", held_out)
+        prediction = predict(out / "run", corpus / "features", video, out / "prediction", config)
+        result = {
+            "out": str(out),
+            "report": str(out / "evaluation" / "report.md"),
+            "xmeml": prediction["xmeml"],
+            "held_out_predicted": held_out,
+            "metrics": {k: v["model"] for k, v in metrics["tracks"].items()},
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+        write_json(out / DEMO_SUMMARY, result)
     return result
 
 

@@ -23,7 +23,7 @@ from xmlai.editor_style import EditorStyle
 from xmlai.features import extract_features, media_info, recording_schemas
 from xmlai.infer import split_outputs
 from xmlai.review import most_doubtful, to_sequence_markers, track_doubts
-from xmlai.runlog import PipelineError, log, logging_to, prepare_output, write_json
+from xmlai.runlog import PipelineError, held_output, log, logging_to, write_json
 from xmlai.smooth import NEUTRAL, TRACK_WIDTH, SmoothingConfig, smooth_track, thresholds
 from xmlai.stream import FeatureSource, recording_frames, stream_outputs
 from xmlai.train import INPUTS, read_inputs
@@ -117,8 +117,7 @@ def predict(
     recordings -> one edit each in `out_dir/<stem>/` and one summary. `explicit`: the settings
     keys the user gave (only those may override the trained run's)."""
     out = Path(out_dir)
-    prepare_output(out, overwrite, "predict")
-    with logging_to(out / "predict.log"):
+    with held_output(out, overwrite, "predict"), logging_to(out / "predict.log"):
         run = TrainedRun.load(run_dir, config, explicit)
         if Path(video).is_dir():
             return _predict_folder(run, features_dir, Path(video), out, config, fps, markers)

@@ -91,18 +91,64 @@ def prepare_output(
 ) -> None:
     """Refuse an existing non-empty folder unless overwriting it, and then only one that an
     xmlai command made (it holds the marker): never wipe a folder a user pointed at by mistake.
-    An interrupted run leaves the marker, so it can be overwritten too."""
+    An interrupted run leaves the marker, so it can be overwritten too. The folder's lock file
+    stays: a command holding it keeps holding this folder."""
+    _refuse_replacing(path, overwrite, made_by_older_xmlai)
+    if path.exists():
+        import shutil
+
+        for entry in _contents(path):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    _make_folder(path)
+    _mark(path, command)
+
+
+@contextmanager
+def held_output(
+    path: Path, overwrite: bool, command: str, made_by_older_xmlai: tuple[str, ...] = ()
+):
+    """`prepare_output`, with the folder held for this command (the trainer's lock) from before
+    it is emptied to the end of the block: a second command on it gets one line naming the
+    holder, and neither removes the other's files."""
+    _refuse_replacing(path, overwrite, made_by_older_xmlai)
+    with _held(path):
+        prepare_output(path, overwrite, command, made_by_older_xmlai)
+        yield
+
+
+@contextmanager
+def held_claim(path: Path, command: str, made_by_older_xmlai: tuple[str, ...] = ()):
+    """`claim_output`, with the folder held for this command to the end of the block."""
+    refuse_foreign(path, made_by_older_xmlai)
+    with _held(path):
+        claim_output(path, command, made_by_older_xmlai)
+        yield
+
+
+@contextmanager
+def _held(path: Path):
+    _make_folder(path)
+    with folder_lock(path):
+        yield
+
+
+def _refuse_replacing(path: Path, overwrite: bool, made_by_older_xmlai: tuple[str, ...]) -> None:
     _refuse_non_folder(path)
-    if path.exists() and any(path.iterdir()):
+    if path.exists() and _contents(path):
         if not overwrite:
             raise PipelineError(f"{path} exists and is not empty (pass --overwrite to replace it)")
         if not _made_by_xmlai(path, made_by_older_xmlai):
             raise PipelineError(f"{path} was not made by xmlai ({MARKER} missing); not removing it")
-        import shutil
 
-        shutil.rmtree(path)
-    _make_folder(path)
-    _mark(path, command)
+
+def _contents(path: Path) -> list[Path]:
+    """What a folder holds besides its lock file (which a command holding it keeps open)."""
+    from trainer.rundir import LOCK_FILE
+
+    return [entry for entry in path.iterdir() if entry.name != LOCK_FILE]
 
 
 def claim_output(path: Path, command: str, made_by_older_xmlai: tuple[str, ...] = ()) -> None:
@@ -118,7 +164,7 @@ def claim_output(path: Path, command: str, made_by_older_xmlai: tuple[str, ...] 
 def refuse_foreign(path: Path, made_by_older_xmlai: tuple[str, ...] = ()) -> None:
     """PipelineError for a non-empty folder xmlai did not make (reads, writes nothing)."""
     _refuse_non_folder(path)
-    if path.exists() and any(path.iterdir()) and not _made_by_xmlai(path, made_by_older_xmlai):
+    if path.exists() and _contents(path) and not _made_by_xmlai(path, made_by_older_xmlai):
         raise PipelineError(
             f"{path} is not empty and was not made by xmlai ({MARKER} missing); "
             "choose a new or empty folder"
