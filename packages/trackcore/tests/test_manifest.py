@@ -61,6 +61,12 @@ def test_a_manifest_without_a_layout_version_is_layout_1(tmp_path):
         ({"version": 2}, ManifestError, "version 2 not supported"),
         ({"n_tracks": 3}, LayoutError, r"track_columns: 18 track columns, expected n_tracks\*9"),
         ({"n_tracks": True}, ManifestError, "n_tracks: missing or not a int"),
+        # named at once: listing 10**12 tracks' column names would never end
+        (
+            {"n_tracks": 10**12},
+            LayoutError,
+            r"18 track columns, expected n_tracks\*9 = 9000000000000",
+        ),
         ({"modalities": ["audio", "face-mesh"]}, ManifestError, "no column list"),
         ({"edits": []}, ManifestError, "the store has no edits"),
         ({"normalisation": [1]}, ManifestError, "normalisation"),

@@ -147,13 +147,14 @@ def count_tracks(columns: Iterable[str]) -> int:
 
 def check_track_columns(columns: list[str], n_tracks: int, source: str | None = None) -> None:
     """LayoutError unless `columns` are exactly `track_columns(n_tracks)`."""
+    if len(columns) != n_tracks * TRACK_WIDTH:  # before naming them: n_tracks may be absurd
+        raise LayoutError(
+            f"{len(columns)} track columns, expected n_tracks*{TRACK_WIDTH} = "
+            f"{n_tracks * TRACK_WIDTH}",
+            source,
+        )
     expected = track_columns(n_tracks)
     if list(columns) == expected:
         return
-    if len(columns) != len(expected):
-        raise LayoutError(
-            f"{len(columns)} track columns, expected n_tracks*{TRACK_WIDTH} = {len(expected)}",
-            source,
-        )
     k = next(i for i, (a, b) in enumerate(zip(columns, expected, strict=True)) if a != b)
     raise LayoutError(f"track column {k} is {columns[k]!r}, expected {expected[k]!r}", source)
