@@ -103,6 +103,12 @@ def test_cli_refuses_bad_settings(folder, tmp_path):
     result = CliRunner().invoke(app, ["extract", str(folder), "-o", str(tmp_path / "o"),
                                       "--visual-rate", "0"])  # fmt: skip
     assert result.exit_code == 2 and "visual_rate_hz must be > 0" in result.output
+    for option, value, name in (("--visual-rate", "1e12", "visual_rate_hz"),
+                                ("--audio-rate", "inf", "audio_rate_hz")):  # fmt: skip
+        result = CliRunner().invoke(app, ["extract", str(folder), "-o", str(tmp_path / "o"),
+                                          option, value])  # fmt: skip
+        assert result.exit_code == 2 and f"{name} must be at most 1000" in result.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_cli_output_that_is_a_file_exits_2(make_video, tmp_path):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+MAX_RATE_HZ = 1000.0  # a row every millisecond; far above, one recording's rows outgrow memory
+MAX_SAMPLE_RATE = 384_000  # the highest rate audio interfaces record at
+
 
 @dataclass
 class ExtractConfig:
@@ -47,6 +50,15 @@ class ExtractConfig:
                      "words_rate_hz", "sample_rate", "analysis_size", "motion_width"):  # fmt: skip
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, not {getattr(self, name)!r}")
+        for name in ("audio_rate_hz", "visual_rate_hz", "text_rate_hz", "clip_rate_hz",
+                     "words_rate_hz"):  # fmt: skip
+            if not getattr(self, name) <= MAX_RATE_HZ:  # NaN and inf too
+                raise ValueError(f"{name} must be at most {MAX_RATE_HZ:g} rows a second, "
+                                 f"not {getattr(self, name)!r}")  # fmt: skip
+        if not self.sample_rate <= MAX_SAMPLE_RATE:
+            raise ValueError(
+                f"sample_rate must be at most {MAX_SAMPLE_RATE}, not {self.sample_rate!r}"
+            )
         for name in ("clip_onnx", "transcript", "asr_model"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
